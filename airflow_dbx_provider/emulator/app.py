@@ -1,0 +1,141 @@
+"""The ASGI app: auth, rate limits, faults and counters around the route table."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route as StarletteRoute
+
+from airflow_dbx_provider.emulator import handlers  # noqa: F401  (registers every API route)
+from airflow_dbx_provider.emulator.admin import handle_admin
+from airflow_dbx_provider.emulator.errors import EmulatorError, bad_target, endpoint_not_found, malformed_request
+from airflow_dbx_provider.emulator.routing import ApiRequest, NoRoute, RawResponse, UploadedFile, match
+from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
+
+log = logging.getLogger("airflow_dbx_provider.emulator")
+
+
+class ConnectionReset(Exception):
+    """Raised by fault injection: the server drops the connection without answering."""
+
+
+def error_response(err: EmulatorError) -> Response:
+    return JSONResponse(err.body(), status_code=err.status_code, headers=err.headers)
+
+
+def create_app(state: WorkspaceState) -> Starlette:
+    async def dispatch(request: Request) -> Response:
+        path = request.url.path
+        method = request.method
+        if path.startswith("/_emulator/"):
+            return await handle_admin(request, state)
+        if path == "/.well-known/databricks-config" or path.startswith("/oidc/"):
+            return await _identity_endpoint(request, state)
+        try:
+            found = match(method, path)
+        except NoRoute as missing:
+            err = bad_target(path) if missing.kind == "bad_target" else endpoint_not_found(method, path)
+            state.counters.record(method, path, "unknown", err.status_code)
+            return error_response(err)
+        family = found.route.family
+        try:
+            action = state.faults.before_request(method, found.route.template, family)
+            if action is not None:
+                if action.delay_seconds:
+                    await asyncio.sleep(action.delay_seconds)
+                if action.reset_connection:
+                    raise ConnectionReset()
+                if action.error is not None:
+                    raise action.error
+            state.rate_limiter.check(family, method, found.route.template)
+            principal = state.auth.authenticate(request.headers.get("authorization"))
+            params, files = await _read_params(request)
+            api_request = ApiRequest(
+                method=method,
+                path=path,
+                version=found.version,
+                params=params,
+                principal=principal,
+                state=state,
+                path_params=found.path_params,
+                headers=dict(request.headers),
+                files=files,
+            )
+            with state.store.lock:
+                result = found.route.handler(api_request)
+            response = _to_response(result)
+        except EmulatorError as err:
+            response = error_response(err)
+        state.counters.record(method, found.route.template, family, response.status_code)
+        return response
+
+    app = Starlette(routes=[StarletteRoute("/{path:path}", dispatch, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])])
+    app.state.workspace = state
+    return app
+
+
+def _to_response(result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, RawResponse):
+        return Response(result.content, status_code=result.status_code, media_type=result.media_type, headers=result.headers)
+    return JSONResponse(result if result is not None else {})
+
+
+async def _read_params(request: Request) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+    """Merge query string and body. Airflow's async client sends GET arguments as a JSON body."""
+    params: dict[str, Any] = dict(request.query_params)
+    files: dict[str, UploadedFile] = {}
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data") or content_type.startswith("application/x-www-form-urlencoded"):
+        form = await request.form()
+        for key, value in form.multi_items():
+            if hasattr(value, "read"):
+                files[key] = UploadedFile(getattr(value, "filename", "") or "", await value.read())
+            else:
+                params[key] = value
+        return params, files
+    body = await request.body()
+    if body.strip():
+        try:
+            parsed = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise malformed_request("Invalid JSON given in the body of the request - expected a map") from None
+        if not isinstance(parsed, dict):
+            raise malformed_request("Invalid JSON given in the body of the request - expected a map")
+        params.update(parsed)
+    return params, files
+
+
+async def _identity_endpoint(request: Request, state: WorkspaceState) -> Response:
+    """Host metadata and OAuth M2M: what databricks-sdk reads before any API call."""
+    base = state.base_url or str(request.base_url).rstrip("/")
+    path = request.url.path
+    if path == "/.well-known/databricks-config" and request.method == "GET":
+        return JSONResponse(
+            {"oidc_endpoint": f"{base}/oidc", "workspace_id": state.config.workspace_id, "cloud": "aws", "account_id": ""}
+        )
+    if path == "/oidc/.well-known/oauth-authorization-server" and request.method == "GET":
+        return JSONResponse(
+            {
+                "issuer": f"{base}/oidc",
+                "authorization_endpoint": f"{base}/oidc/v1/authorize",
+                "token_endpoint": f"{base}/oidc/v1/token",
+                "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
+            }
+        )
+    if path == "/oidc/v1/token" and request.method == "POST":
+        form = {key: str(value) for key, value in (await request.form()).items()}
+        try:
+            token = state.auth.issue_oauth_token(request.headers.get("authorization"), form)
+        except EmulatorError as err:
+            return error_response(err)
+        state.counters.record("POST", "/oidc/v1/token", "oauth", 200)
+        return JSONResponse(token)
+    return error_response(endpoint_not_found(request.method, path))

@@ -1,0 +1,57 @@
+"""Emulator settings: one dataclass shared by the CLI, the in-process server and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_ADMIN_TOKEN = "dbx-emulator-admin-token"
+DEFAULT_ADMIN_USER = "admin@example.com"
+DEFAULT_WORKSPACE_ID = "1234567890123456"
+
+# Requests per second per endpoint family, close to the figures Databricks publishes
+# (see ../shared/databricks-api.md §9). 0 disables the limit for a family.
+DEFAULT_RATE_LIMITS: dict[str, float] = {
+    "jobs": 20.0,
+    "runs_submit": 35.0,
+    "runs_read": 100.0,
+    "clusters": 50.0,
+    "dbfs": 30.0,
+    "secrets": 50.0,
+    "workspace": 60.0,
+    "permissions": 100.0,
+}
+
+
+@dataclass
+class PrincipalSpec:
+    """A user or service principal the emulator knows, with its bearer token (and OAuth secret)."""
+
+    name: str
+    token: str | None = None
+    kind: str = "user"  # "user" | "service_principal"
+    is_admin: bool = False
+    client_secret: str | None = None
+    groups: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EmulatorConfig:
+    host: str = "127.0.0.1"
+    port: int = 0
+    data_dir: Path | None = None  # None: a fresh temporary directory
+    admin_token: str = DEFAULT_ADMIN_TOKEN
+    admin_user: str = DEFAULT_ADMIN_USER
+    workspace_id: str = DEFAULT_WORKSPACE_ID
+    principals: list[PrincipalSpec] = field(default_factory=list)
+    tls: bool = False
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    time_scale: float = 1.0
+    rate_limits: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    rate_limit_enabled: bool = True
+    strict_versions: bool = False  # 404 "Bad Target" for /api/2.1/dbfs and /api/2.1/secrets
+    secrets_get_requires_notebook: bool = False
+    missing_run_status: int = 400  # Databricks answers 400 INVALID_PARAMETER_VALUE; some clients expect 404
+    workspace_dir: Path | None = None  # a folder on disk whose .py files appear as notebooks
+    log_requests: bool = False

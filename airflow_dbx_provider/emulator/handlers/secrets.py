@@ -1,0 +1,1 @@
+"""Routes for this API family (being written)."""
