@@ -1,0 +1,123 @@
+"""Provider metadata read by Airflow's providers manager (entry point ``apache_airflow_provider``).
+
+Kept import-light: Airflow loads this while configuring itself, before any hook is imported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_dbx_provider import __version__
+
+INTEGRATION = "Databricks (dbx)"
+
+
+def _string(label: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {"label": label, "description": description, "schema": {"type": ["string", "null"], **schema}}
+
+
+def _number(label: str, description: str, default: float) -> dict[str, Any]:
+    return {
+        "label": label,
+        "description": description,
+        "schema": {"type": ["number", "null"], "default": default},
+    }
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-dbx-provider",
+        "name": "Databricks (dbx)",
+        "description": "Drive Databricks over its REST API: rate-limited, retrying, deferrable at scale.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": INTEGRATION,
+                "external-doc-url": "https://docs.databricks.com/api/workspace/introduction",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_dbx_provider.hooks.databricks",
+                    "airflow_dbx_provider.hooks.databricks_async",
+                ],
+            }
+        ],
+        "triggers": [
+            {"integration-name": INTEGRATION, "python-modules": ["airflow_dbx_provider.triggers.run_state"]}
+        ],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_dbx_provider.operators.create_job",
+                    "airflow_dbx_provider.operators.submit_run",
+                    "airflow_dbx_provider.operators.run_now",
+                    "airflow_dbx_provider.operators.cancel_run",
+                ],
+            }
+        ],
+        "sensors": [
+            {"integration-name": INTEGRATION, "python-modules": ["airflow_dbx_provider.sensors.run"]}
+        ],
+        "extra-links": ["airflow_dbx_provider.operators.links.DatabricksRunPageLink"],
+        "connection-types": [
+            {
+                "hook-class-name": "airflow_dbx_provider.hooks.databricks.DatabricksHook",
+                "hook-name": "Databricks (dbx)",
+                "connection-type": "dbx",
+                "conn-fields": {
+                    "auth_type": _string(
+                        "Auth type",
+                        "pat: personal access token in Password; oauth-m2m: service principal client id/secret",
+                        default="pat",
+                        enum=["pat", "oauth-m2m"],
+                    ),
+                    "client_id": _string("OAuth client ID", "Service principal application id (oauth-m2m)"),
+                    "client_secret": _string(
+                        "OAuth client secret", "Service principal OAuth secret (oauth-m2m)", format="password"
+                    ),
+                    "ca_bundle": _string(
+                        "CA bundle path", "PEM file used to verify the workspace certificate"
+                    ),
+                    "insecure_skip_verify": {
+                        "label": "Skip TLS verification",
+                        "description": "Disable certificate checks (testing only; logged as a warning)",
+                        "schema": {"type": ["boolean", "null"], "default": False},
+                    },
+                    "connect_timeout": _number("Connect timeout (s)", "TCP/TLS connect timeout", 10),
+                    "read_timeout": _number("Read timeout (s)", "Per-response read timeout", 60),
+                    "retry_deadline_seconds": _number(
+                        "Retry deadline (s)", "Stop retrying a call after this long", 600
+                    ),
+                    "max_retry_after_seconds": _number(
+                        "Max Retry-After (s)", "Cap on a server-requested wait before retrying", 120
+                    ),
+                    "requests_per_second": _number(
+                        "Requests per second",
+                        "Client-side limit shared by all tasks of a worker per workspace",
+                        30,
+                    ),
+                    "api_version": _string(
+                        "Jobs API version", "2.2 (default) or 2.1", default="2.2", enum=["2.2", "2.1"]
+                    ),
+                },
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port", "extra"],
+                    "relabeling": {
+                        "host": "Workspace URL",
+                        "login": "OAuth client ID (optional)",
+                        "password": "Personal access token",
+                    },
+                    "placeholders": {
+                        "host": "https://adb-1234567890123456.7.azuredatabricks.net",
+                        "password": "dapi... (or the OAuth client secret with auth type oauth-m2m)",
+                        "login": "service principal application id, with auth type oauth-m2m",
+                    },
+                },
+            }
+        ],
+    }
