@@ -21,7 +21,7 @@ class DbxError(AirflowException):
     ) -> None:
         self.message = _one_line(message)
         self.error_code = error_code
-        self.status_code = status_code
+        self.status_code = status_code  # type: ignore[assignment]  # Airflow types it as HTTPStatus
         super().__init__(self.message)
 
     def __str__(self) -> str:

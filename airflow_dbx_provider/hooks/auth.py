@@ -1,0 +1,143 @@
+"""Credentials: a static PAT, or an OAuth M2M token cache that knows how to ask for a new token.
+
+The OAuth source builds its discovery and token requests and parses the answers, but does no I/O:
+the sync and async hooks drive it with their own transport, through the same retry policy.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from airflow_dbx_provider.exceptions import DatabricksConfigError
+from airflow_dbx_provider.hooks.api import ApiRequest
+from airflow_dbx_provider.hooks.settings import AUTH_OAUTH_M2M, DbxSettings
+
+log = logging.getLogger(__name__)
+
+DISCOVERY_PATH = "/oidc/.well-known/oauth-authorization-server"
+FALLBACK_TOKEN_PATH = "/oidc/v1/token"
+REFRESH_MARGIN_SECONDS = 60.0
+
+
+def mask_secret(value: str | None) -> None:
+    """Register ``value`` with Airflow's secrets masker, if available (no-op outside Airflow)."""
+    if not value:
+        return
+    try:
+        from airflow.sdk.log import mask_secret as _mask
+    except ImportError:  # pragma: no cover - older Airflow layouts
+        try:
+            from airflow.sdk.execution_time.secrets_masker import mask_secret as _mask  # type: ignore
+        except ImportError:
+            return
+    try:
+        _mask(value)
+    except Exception:  # pragma: no cover - masking must never break a call
+        log.debug("could not register a secret with the masker")
+
+
+class PatAuth:
+    """A personal access token sent as ``Authorization: Bearer``; it never needs refreshing."""
+
+    refreshable = False
+
+    def __init__(self, token: str) -> None:
+        self._header = f"Bearer {token}"
+        mask_secret(token)
+
+    def cached_header(self) -> str | None:
+        return self._header
+
+    def invalidate(self) -> None:
+        """A PAT cannot be refreshed; a 401 is final."""
+
+
+class OAuthM2MAuth:
+    """Client-credentials OAuth: discover the token endpoint, fetch, cache and refresh before expiry."""
+
+    refreshable = True
+
+    def __init__(self, settings: DbxSettings, *, clock: Callable[[], float] = time.monotonic) -> None:
+        if not settings.client_id or not settings.client_secret:
+            raise DatabricksConfigError(f"{settings.source}: oauth-m2m needs client_id and client_secret")
+        self._host = settings.host
+        self._client_id = settings.client_id
+        self._client_secret = settings.client_secret
+        self._clock = clock
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self.token_endpoint: str | None = None
+        self.fetch_count = 0
+        mask_secret(self._client_secret)
+
+    def cached_header(self) -> str | None:
+        """The Authorization value while the token is fresh, else None (caller must fetch)."""
+        if self._token and self._clock() < self._expires_at:
+            return f"Bearer {self._token}"
+        return None
+
+    def invalidate(self) -> None:
+        """Drop the cached token (after a 401) so the next call fetches a new one."""
+        self._token = None
+        self._expires_at = 0.0
+
+    def discovery_request(self) -> ApiRequest:
+        return ApiRequest("GET", self._host + DISCOVERY_PATH, DISCOVERY_PATH, authenticated=False)
+
+    def accept_discovery(self, document: Any) -> str:
+        """Remember the token endpoint from the discovery document (or the well-known fallback)."""
+        endpoint = document.get("token_endpoint") if isinstance(document, dict) else None
+        self.token_endpoint = str(endpoint) if endpoint else self._host + FALLBACK_TOKEN_PATH
+        return self.token_endpoint
+
+    def use_fallback_endpoint(self) -> str:
+        self.token_endpoint = self._host + FALLBACK_TOKEN_PATH
+        return self.token_endpoint
+
+    def token_request(self) -> ApiRequest:
+        endpoint = self.token_endpoint or self._host + FALLBACK_TOKEN_PATH
+        path = endpoint[len(self._host) :] if endpoint.startswith(self._host) else endpoint
+        return ApiRequest(
+            "POST",
+            endpoint,
+            path,
+            form={"grant_type": "client_credentials", "scope": "all-apis"},
+            idempotent=True,
+            authenticated=False,
+            basic_auth=(self._client_id, self._client_secret),
+        )
+
+    def accept_token(self, answer: Any) -> str:
+        """Store a token answer; refresh 60 s (or 10% of its life, if shorter) before it expires."""
+        if not isinstance(answer, dict) or not answer.get("access_token"):
+            raise DatabricksConfigError("OAuth token endpoint answered without an access_token")
+        token = str(answer["access_token"])
+        try:
+            lifetime = float(answer.get("expires_in", 3600))
+        except (TypeError, ValueError):
+            lifetime = 3600.0
+        margin = min(REFRESH_MARGIN_SECONDS, lifetime * 0.1)
+        mask_secret(token)
+        self._token = token
+        self._expires_at = self._clock() + max(0.0, lifetime - margin)
+        self.fetch_count += 1
+        return f"Bearer {token}"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self._token, self._client_secret) if s)
+
+
+Auth = PatAuth | OAuthM2MAuth
+
+
+def make_auth(settings: DbxSettings) -> Auth:
+    """The credential object for resolved settings."""
+    if settings.auth_type == AUTH_OAUTH_M2M:
+        return OAuthM2MAuth(settings)
+    if not settings.token:
+        raise DatabricksConfigError(f"{settings.source}: no personal access token is set")
+    return PatAuth(settings.token)
