@@ -96,11 +96,17 @@ _counters: weakref.WeakKeyDictionary[object, _CallCounter] = weakref.WeakKeyDict
 _counters_lock = threading.Lock()
 
 
+_shared_counter = _CallCounter()  # for states that cannot be weakly referenced
+
+
 def _counter_for(state: object) -> _CallCounter:
     with _counters_lock:
-        counter = _counters.get(state)
-        if counter is None:
-            counter = _counters[state] = _CallCounter()
+        try:
+            counter = _counters.get(state)
+            if counter is None:
+                counter = _counters[state] = _CallCounter()
+        except TypeError:
+            counter = _shared_counter
         return counter
 
 
