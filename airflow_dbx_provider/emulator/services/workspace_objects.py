@@ -1,13 +1,342 @@
-"""(being written)"""
+"""Workspace objects (notebooks, files, folders) in the store, plus read-only notebooks on disk.
+
+With `config.workspace_dir` set, `<workspace_dir>/a/b.py` appears as the notebook `/a/b`
+and its folders as directories; stored objects take precedence over disk ones.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import base64
+import json
+import zlib
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from airflow_dbx_provider.emulator.errors import (
+    EmulatorError,
+    already_exists,
+    invalid_parameter,
+    permission_denied,
+    resource_does_not_exist,
+)
 
 if TYPE_CHECKING:
     from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
+
+MAX_IMPORT_BYTES = 10 * 1024 * 1024
+LANGUAGES = ("PYTHON", "SQL", "SCALA", "R")
+EXTENSIONS = {".py": "PYTHON", ".sql": "SQL", ".scala": "SCALA", ".r": "R"}
+FILE_TYPES = {"PYTHON": "py", "SQL": "sql", "SCALA": "scala", "R": "r"}
+COMMENT = {"PYTHON": "#", "SQL": "--", "SCALA": "//", "R": "#"}
+DEFAULT_FOLDERS = ("/Users", "/Shared", "/Repos")
+
+
+def header(language: str) -> str:
+    """The first line of a SOURCE notebook, e.g. `# Databricks notebook source`."""
+    return f"{COMMENT[language]} Databricks notebook source"
+
+
+def normalize(path: str | None) -> str:
+    if not path or not path.startswith("/"):
+        raise invalid_parameter(f"Path ({path or ''}) is not absolute.")
+    parts = [p for p in PurePosixPath(path).parts[1:] if p not in ("", ".")]
+    if ".." in parts:
+        raise invalid_parameter(f"Path ({path}) must not contain '..'.")
+    return "/" + "/".join(parts)
+
+
+def _missing(path: str) -> EmulatorError:
+    return resource_does_not_exist(f"Path ({path}) doesn't exist.")
 
 
 class WorkspaceObjectsService:
     def __init__(self, state: WorkspaceState) -> None:
         self.state = state
+        self._objects = state.store.collection("workspace_objects")
+        self.after_reset()
+
+    def after_reset(self) -> None:
+        """Every workspace has `/`, `/Users`, `/Shared`, `/Repos` and a home folder per principal."""
+        homes = [f"/Users/{p.name}" for p in self.state.auth.principals()]
+        for folder in ("/", *DEFAULT_FOLDERS, *homes):
+            if folder not in self._objects:
+                self._put_object(folder, "DIRECTORY", None, None)
+
+    # ---- contract used by runs -------------------------------------------------------------
+    def read_notebook(self, path: str) -> str:
+        """The source of a NOTEBOOK, from the store or from `workspace_dir`."""
+        obj = self._find(normalize(path))
+        if obj["object_type"] != "NOTEBOOK":
+            raise invalid_parameter(f"Path ({path}) is not a notebook.")
+        return self._content(obj).decode("utf-8")
+
+    # ---- API operations ----------------------------------------------------------------------
+    def get_status(self, path: str) -> dict[str, Any]:
+        return self._public(self._find(normalize(path)))
+
+    def list_objects(self, path: str, modified_after: int | None = None) -> list[dict[str, Any]]:
+        obj = self._find(normalize(path))
+        if obj["object_type"] != "DIRECTORY":
+            return [self._public(obj)]
+        children = self._children(obj["path"])
+        if modified_after is not None:
+            children = [
+                c for c in children if c["object_type"] != "NOTEBOOK" or c["modified_at"] > modified_after
+            ]
+        return [self._public(c) for c in children]
+
+    def mkdirs(self, path: str) -> None:
+        normalized = normalize(path)
+        current = ""
+        for part in normalized.split("/")[1:]:
+            current = f"{current}/{part}"
+            existing = self._lookup(current)
+            if existing is None:
+                self._put_object(current, "DIRECTORY", None, None)
+            elif existing["object_type"] != "DIRECTORY":
+                raise already_exists(f"{current} already exists and it is not a folder")
+
+    def delete(self, path: str, recursive: bool) -> None:
+        normalized = normalize(path)
+        obj = self._find(normalized)
+        if obj.get("_disk") or any(c.get("_disk") for c in self._descendants(normalized)):
+            raise permission_denied(
+                f"Path ({normalized}) comes from the emulator's workspace_dir and is read-only."
+            )
+        if normalized == "/" or normalized in DEFAULT_FOLDERS:
+            raise invalid_parameter(f"Path ({normalized}) cannot be deleted.")
+        descendants = self._descendants(normalized)
+        if descendants and not recursive:
+            raise EmulatorError("DIRECTORY_NOT_EMPTY", f"Folder ({normalized}) is not empty.", 400)
+        for child in descendants:
+            self._objects.delete(child["path"])
+        self._objects.delete(normalized)
+
+    def import_object(
+        self, path: str, content: bytes, fmt: str, language: str | None, overwrite: bool
+    ) -> None:
+        """SOURCE/AUTO/RAW/JUPYTER imports; the parent folder must exist (Databricks does not create it)."""
+        normalized = normalize(path)
+        fmt = (fmt or "SOURCE").upper()
+        language = language.upper() if language else None
+        if len(content) > MAX_IMPORT_BYTES:
+            raise EmulatorError(
+                "MAX_NOTEBOOK_SIZE_EXCEEDED",
+                f"The content exceeds the maximum size of {MAX_IMPORT_BYTES} bytes.",
+                400,
+            )
+        if language is not None and language not in LANGUAGES:
+            raise invalid_parameter(f"Invalid language {language}: must be one of {', '.join(LANGUAGES)}.")
+        object_type = "NOTEBOOK"
+        if fmt == "SOURCE":
+            if language is None:
+                raise invalid_parameter("The language field is required when importing with format SOURCE.")
+        elif fmt == "AUTO":
+            suffix = PurePosixPath(normalized).suffix.lower()
+            detected = EXTENSIONS.get(suffix)
+            if detected and content.lstrip().startswith(header(detected).encode()):
+                language, normalized = detected, normalized[: -len(suffix)]
+            else:
+                object_type, language = "FILE", None
+        elif fmt == "RAW":
+            object_type, language = "FILE", None
+        elif fmt == "JUPYTER":
+            content, language = _jupyter_to_source(content), "PYTHON"
+            if normalized.endswith(".ipynb"):
+                normalized = normalized[: -len(".ipynb")]
+        else:
+            raise invalid_parameter(f"Import format {fmt} is not supported by the emulator.")
+        parent = str(PurePosixPath(normalized).parent)
+        parent_obj = self._lookup(parent)
+        if parent_obj is None or parent_obj["object_type"] != "DIRECTORY":
+            raise resource_does_not_exist(f"The parent folder ({parent}) does not exist.")
+        existing = self._lookup(normalized)
+        if existing is not None:
+            if not overwrite or existing["object_type"] == "DIRECTORY":
+                raise already_exists(f"Path ({normalized}) already exists.")
+            if existing.get("_disk"):
+                raise permission_denied(
+                    f"Path ({normalized}) comes from the emulator's workspace_dir and is read-only."
+                )
+        self._put_object(normalized, object_type, language, content, previous=existing)
+
+    def export(self, path: str, fmt: str) -> tuple[bytes, str]:
+        """(content, file_type) of a notebook or file; folders need DBC, which is not emulated."""
+        obj = self._find(normalize(path))
+        fmt = (fmt or "SOURCE").upper()
+        if obj["object_type"] == "DIRECTORY":
+            raise invalid_parameter(f"Exporting folders ({obj['path']}) is not supported by the emulator.")
+        content = self._content(obj)
+        if obj["object_type"] == "FILE":
+            return content, PurePosixPath(obj["path"]).suffix.lstrip(".")
+        language = obj.get("language") or "PYTHON"
+        if fmt in ("SOURCE", "AUTO"):
+            first = header(language).encode()
+            if not content.lstrip().startswith(first):
+                content = first + b"\n" + content
+            return content, FILE_TYPES[language]
+        if fmt == "JUPYTER":
+            return _source_to_jupyter(content.decode("utf-8"), language), "ipynb"
+        raise invalid_parameter(f"Export format {fmt} is not supported by the emulator.")
+
+    # ---- internals ---------------------------------------------------------------------------
+    def _put_object(
+        self,
+        path: str,
+        object_type: str,
+        language: str | None,
+        content: bytes | None,
+        previous: dict[str, Any] | None = None,
+    ) -> None:
+        now = self.state.clock.now_ms()
+        object_id = (
+            previous["object_id"]
+            if previous
+            else self.state.store.next_id("workspace_object", start=100_000_000_000_000)
+        )
+        doc: dict[str, Any] = {
+            "path": path,
+            "object_type": object_type,
+            "object_id": object_id,
+            "resource_id": str(object_id),
+            "created_at": previous["created_at"] if previous else now,
+            "modified_at": now,
+        }
+        if language:
+            doc["language"] = language
+        if content is not None:
+            if object_type == "FILE":
+                doc["size"] = len(content)
+            doc["_content"] = base64.b64encode(content).decode()
+        self._objects.put(path, doc)
+
+    def _lookup(self, path: str) -> dict[str, Any] | None:
+        return self._objects.get(path) or self._disk_object(path)
+
+    def _find(self, path: str) -> dict[str, Any]:
+        obj = self._lookup(path)
+        if obj is None:
+            raise _missing(path)
+        return obj
+
+    def _children(self, folder: str) -> list[dict[str, Any]]:
+        found = {
+            o["path"]: o for o in self._objects.values() if o["path"] != "/" and _parent(o["path"]) == folder
+        }
+        for disk_child in self._disk_children(folder):
+            found.setdefault(disk_child["path"], disk_child)
+        return sorted(found.values(), key=lambda o: o["path"])
+
+    def _descendants(self, folder: str) -> list[dict[str, Any]]:
+        result = []
+        for child in self._children(folder):
+            result.append(child)
+            if child["object_type"] == "DIRECTORY":
+                result.extend(self._descendants(child["path"]))
+        return result
+
+    def _content(self, obj: dict[str, Any]) -> bytes:
+        if obj.get("_disk"):
+            return Path(obj["_disk"]).read_bytes()
+        return base64.b64decode(obj.get("_content", ""))
+
+    def _disk_root(self) -> Path | None:
+        folder = self.state.config.workspace_dir
+        return Path(folder) if folder else None
+
+    def _disk_object(self, path: str) -> dict[str, Any] | None:
+        root = self._disk_root()
+        if root is None:
+            return None
+        relative = path.lstrip("/")
+        folder = root / relative if relative else root
+        if relative and folder.is_dir() and not _hidden(folder.name):
+            return self._disk_doc(path, folder, "DIRECTORY")
+        notebook = root / f"{relative}.py"
+        if relative and notebook.is_file() and not _hidden(notebook.name):
+            return self._disk_doc(path, notebook, "NOTEBOOK")
+        return None
+
+    def _disk_children(self, folder: str) -> list[dict[str, Any]]:
+        root = self._disk_root()
+        if root is None:
+            return []
+        base = root / folder.lstrip("/") if folder != "/" else root
+        if not base.is_dir():
+            return []
+        prefix = folder.rstrip("/")
+        children = []
+        for entry in sorted(base.iterdir()):
+            if _hidden(entry.name):
+                continue
+            if entry.is_dir():
+                children.append(self._disk_doc(f"{prefix}/{entry.name}", entry, "DIRECTORY"))
+            elif entry.suffix == ".py":
+                children.append(self._disk_doc(f"{prefix}/{entry.stem}", entry, "NOTEBOOK"))
+        return children
+
+    @staticmethod
+    def _disk_doc(path: str, local: Path, object_type: str) -> dict[str, Any]:
+        stat = local.stat()
+        object_id = 900_000_000_000_000 + zlib.crc32(path.encode())
+        doc: dict[str, Any] = {
+            "path": path,
+            "object_type": object_type,
+            "object_id": object_id,
+            "resource_id": str(object_id),
+            "created_at": int(stat.st_ctime * 1000),
+            "modified_at": int(stat.st_mtime * 1000),
+            "_disk": str(local),
+        }
+        if object_type == "NOTEBOOK":
+            doc["language"] = "PYTHON"
+        return doc
+
+    @staticmethod
+    def _public(obj: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in obj.items() if not k.startswith("_")}
+
+
+def _parent(path: str) -> str:
+    return str(PurePosixPath(path).parent)
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".") or name == "__pycache__"
+
+
+def _jupyter_to_source(content: bytes) -> bytes:
+    try:
+        notebook = json.loads(content)
+        cells = [
+            "".join(cell.get("source", []))
+            for cell in notebook.get("cells", [])
+            if cell.get("cell_type") == "code"
+        ]
+    except (ValueError, AttributeError, TypeError):
+        raise invalid_parameter("The content is not a valid Jupyter notebook.") from None
+    body = "\n\n# COMMAND ----------\n\n".join(cells)
+    return f"{header('PYTHON')}\n{body}\n".encode()
+
+
+def _source_to_jupyter(source: str, language: str) -> bytes:
+    lines = source.splitlines()
+    if lines and lines[0].strip() == header(language):
+        lines = lines[1:]
+    cells = [c.strip("\n") for c in "\n".join(lines).split(f"{COMMENT[language]} COMMAND ----------")]
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "execution_count": None,
+                "outputs": [],
+                "source": cell.splitlines(True),
+            }
+            for cell in cells
+        ],
+        "metadata": {"language_info": {"name": language.lower()}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return json.dumps(notebook, indent=1).encode()
