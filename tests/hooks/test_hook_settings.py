@@ -90,7 +90,7 @@ def test_config_errors_fail_fast_on_one_line(values, fragment):
 def test_config_error_names_the_connection(monkeypatch):
     _conn(monkeypatch, "dbx_bad", conn_type="dbx", host="ht!tp:/x", password=TOKEN)
     with pytest.raises(DatabricksConfigError) as info:
-        DatabricksHook("dbx_bad").settings
+        _ = DatabricksHook("dbx_bad").settings
     assert str(info.value) == (
         "connection 'dbx_bad': host 'ht!tp:/x' is not a valid URL (set the connection's Host or DATABRICKS_HOST)"
     )
