@@ -73,7 +73,7 @@ def add_block(req: ApiRequest) -> dict[str, Any]:
 @dbfs_route("POST", "close")
 def close(req: ApiRequest) -> dict[str, Any]:
     _check_version(req)
-    req.state.dbfs.close(req.int("handle", required=True) or 0)
+    req.state.dbfs.close_handle(req.int("handle", required=True) or 0)
     return {}
 
 

@@ -103,7 +103,7 @@ class DbfsService:
         info["last_used"] = self.state.clock.now_ms()
         self._handles.put(handle, info)
 
-    def close(self, handle: int) -> None:
+    def close_handle(self, handle: int) -> None:
         info = self._handle(handle)
         staged = self.staging / str(handle)
         self._handles.delete(handle)

@@ -1,0 +1,106 @@
+"""A live emulator for the clusters/DBFS/secrets/workspace/permissions tests.
+
+Uses `EmulatorServer` when the package provides it, otherwise serves `create_app` with
+uvicorn on 127.0.0.1:0 in a thread. Principals: the admin, plus `bob` (a plain user in
+group `analysts`) and `carol` (a plain user).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+from databricks.sdk import WorkspaceClient
+
+from airflow_dbx_provider.emulator.config import EmulatorConfig, PrincipalSpec
+from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
+
+BOB = PrincipalSpec("bob@example.com", token="bob-token", groups=["analysts"])
+CAROL = PrincipalSpec("carol@example.com", token="carol-token")
+
+
+@dataclass
+class LiveEmulator:
+    url: str
+    admin_token: str
+    state: WorkspaceState
+    _stop: Any
+
+    def stop(self) -> None:
+        self._stop()
+
+    def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
+        """One raw HTTP call (`path` like `/api/2.0/dbfs/list`), as the admin unless `token` is given."""
+        headers = {"Authorization": f"Bearer {token or self.admin_token}"}
+        return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+
+    def client(self, token: str | None = None) -> WorkspaceClient:
+        return WorkspaceClient(host=self.url, token=token or self.admin_token)
+
+    def reset(self) -> None:
+        with self.state.store.lock:
+            self.state.reset()
+
+
+def make_config(**overrides: Any) -> EmulatorConfig:
+    settings: dict[str, Any] = {"principals": [BOB, CAROL], "rate_limit_enabled": False, "time_scale": 0.01}
+    settings.update(overrides)
+    return EmulatorConfig(**settings)
+
+
+def start_emulator(config: EmulatorConfig) -> LiveEmulator:
+    try:
+        from airflow_dbx_provider.emulator import EmulatorServer  # type: ignore[attr-defined]
+    except ImportError:
+        return _start_uvicorn(config)
+    server = EmulatorServer(config)
+    server.start()
+    return LiveEmulator(server.url, server.admin_token, server.state, server.stop)
+
+
+def _start_uvicorn(config: EmulatorConfig) -> LiveEmulator:
+    import uvicorn
+
+    from airflow_dbx_provider.emulator.app import create_app
+
+    state = WorkspaceState(config)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(state), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    state.base_url = f"http://127.0.0.1:{port}"
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=5)
+        state.close()
+
+    return LiveEmulator(state.base_url, config.admin_token, state, stop)
+
+
+def emulator_fixture(**overrides: Any) -> Any:
+    """A module-scoped live emulator, reset before every test that uses `emu`."""
+
+    @pytest.fixture(scope="module")
+    def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEmulator]:
+        config = make_config(data_dir=tmp_path_factory.mktemp("emulator"), **overrides)
+        emulator = start_emulator(config)
+        yield emulator
+        emulator.stop()
+
+    return live
+
+
+def error_of(response: requests.Response) -> tuple[int, Any]:
+    return response.status_code, response.json().get("error_code")
