@@ -6,10 +6,9 @@ import time
 from typing import Any
 
 import pytest
+from _families_helpers import LiveEmulator, emulator_fixture, error_of
 from databricks.sdk.errors import InvalidParameterValue, NotFound
 from databricks.sdk.service.compute import State
-
-from _families_helpers import LiveEmulator, emulator_fixture, error_of
 
 live = emulator_fixture()
 
