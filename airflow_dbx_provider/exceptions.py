@@ -77,7 +77,13 @@ class DatabricksConnectionError(DbxError):
     """
 
     def __init__(
-        self, message: str, *, method: str = "", endpoint: str = "", request_sent: bool = True, reason: str = ""
+        self,
+        message: str,
+        *,
+        method: str = "",
+        endpoint: str = "",
+        request_sent: bool = True,
+        reason: str = "",
     ) -> None:
         super().__init__(message)
         self.method = method

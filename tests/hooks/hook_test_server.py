@@ -162,6 +162,7 @@ class ScriptedServer:
 class _Handler(BaseHTTPRequestHandler):
     owner: ScriptedServer
     protocol_version = "HTTP/1.1"
+    wbufsize = 1 << 16  # one segment per response: avoids Nagle + delayed-ACK stalls on keep-alive
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
