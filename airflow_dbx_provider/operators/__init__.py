@@ -1,0 +1,17 @@
+"""Operators that create jobs and start, watch and cancel Databricks runs."""
+
+from airflow_dbx_provider.operators.cancel_run import DatabricksCancelRunOperator
+from airflow_dbx_provider.operators.create_job import DatabricksCreateJobOperator
+from airflow_dbx_provider.operators.job_spec import validate_job_spec
+from airflow_dbx_provider.operators.links import DatabricksRunPageLink
+from airflow_dbx_provider.operators.run_now import DatabricksRunNowOperator
+from airflow_dbx_provider.operators.submit_run import DatabricksSubmitRunOperator
+
+__all__ = [
+    "DatabricksCancelRunOperator",
+    "DatabricksCreateJobOperator",
+    "DatabricksRunNowOperator",
+    "DatabricksRunPageLink",
+    "DatabricksSubmitRunOperator",
+    "validate_job_spec",
+]

@@ -1,0 +1,262 @@
+"""Start (or re-attach to) a Databricks run, wait for it, and explain how it ended.
+
+Shared by :class:`DatabricksSubmitRunOperator` and :class:`DatabricksRunNowOperator`: subclasses
+only say how to launch a run with a given idempotency token.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.bases.operator import TriggerFailureReason
+from airflow.sdk.configuration import conf
+
+from airflow_dbx_provider.exceptions import DbxError
+from airflow_dbx_provider.hooks.databricks import DatabricksHook
+from airflow_dbx_provider.operators.idempotency import base_token, generation_token
+from airflow_dbx_provider.operators.links import (
+    XCOM_JOB_ID,
+    XCOM_RUN_ID,
+    XCOM_TASK_OUTPUTS,
+    DatabricksRunPageLink,
+    push_run_page_url,
+)
+from airflow_dbx_provider.operators.run_output import collect_task_outputs, failure_error
+from airflow_dbx_provider.triggers.run_state import DatabricksRunTrigger
+from airflow_dbx_provider.triggers.states import RunState, run_summary
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+DEFAULT_CONN_ID = "databricks_default"
+TRIGGER_FAIL = "__fail__"
+
+
+def default_deferrable() -> bool:
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+class RunProgressLogger:
+    """Logs each change of a run's state and of each of its tasks, with elapsed time and run page."""
+
+    def __init__(self, log: Any, run_id: int) -> None:
+        self.log = log
+        self.run_id = run_id
+        self.started = time.monotonic()
+        self._run_state: str | None = None
+        self._task_states: dict[tuple[str, int], str] = {}
+
+    def observe(self, run: Mapping[str, Any]) -> None:
+        elapsed = time.monotonic() - self.started
+        state = RunState.of_run(run)
+        if str(state) != self._run_state:
+            self.log.info(
+                "Run %s is %s after %.1fs%s (%s)",
+                self.run_id,
+                state,
+                elapsed,
+                f": {state.state_message}" if state.state_message else "",
+                run.get("run_page_url"),
+            )
+            self._run_state = str(state)
+        for task in run.get("tasks") or []:
+            key = (str(task.get("task_key")), int(task.get("attempt_number") or 0))
+            task_state = str(RunState.from_api(task.get("state")))
+            if self._task_states.get(key) != task_state:
+                self.log.info(
+                    "  task %s%s is %s after %.1fs",
+                    key[0],
+                    f" (attempt {key[1]})" if key[1] else "",
+                    task_state,
+                    elapsed,
+                )
+                self._task_states[key] = task_state
+
+
+class DatabricksRunLifecycleOperator(BaseOperator):
+    """Base of operators that start one run: idempotent start, wait (sync or deferred), explain failure.
+
+    :param databricks_conn_id: Airflow connection of the workspace.
+    :param wait_for_termination: wait for the run to end; otherwise return once it has started.
+    :param polling_period_seconds: seconds between state checks (sync path and trigger).
+    :param deferrable: hand the wait to the triggerer (default ``[operators] default_deferrable``).
+    :param idempotency_token: your own token; by default one is derived from dag_id, task_id,
+        run_id and map_index, so retries re-attach to the run already started.
+    :param cancel_on_kill: cancel the remote run when the task is killed (sync ``on_kill``; deferred:
+        trigger ``on_kill`` on user action, and trigger timeout).
+    """
+
+    operator_extra_links = (DatabricksRunPageLink(),)
+    ui_color = "#1CB1C2"
+
+    def __init__(
+        self,
+        *,
+        databricks_conn_id: str = DEFAULT_CONN_ID,
+        wait_for_termination: bool = True,
+        polling_period_seconds: float = 30,
+        deferrable: bool | None = None,
+        idempotency_token: str | None = None,
+        cancel_on_kill: bool = True,
+        hook_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.databricks_conn_id = databricks_conn_id
+        self.wait_for_termination = wait_for_termination
+        self.polling_period_seconds = polling_period_seconds
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.idempotency_token = idempotency_token
+        self.cancel_on_kill = cancel_on_kill
+        self.hook_params = dict(hook_params or {})
+        self.run_id: int | None = None
+
+    @cached_property
+    def hook(self) -> DatabricksHook:
+        return DatabricksHook(self.databricks_conn_id, **self.hook_params)
+
+    # ---- what subclasses provide -------------------------------------------------------------
+    def prepare(self, context: Context) -> None:
+        """Validate rendered arguments; runs before any API call."""
+
+    def launch(self, context: Context, token: str) -> int:
+        """Start a run carrying ``token``; return its run_id (an existing one if the token was used)."""
+        raise NotImplementedError
+
+    def repair(self, run: Mapping[str, Any]) -> bool:
+        """Repair a failed run of an earlier try instead of relaunching; True when repaired."""
+        return False
+
+    # ---- execution ---------------------------------------------------------------------------
+    def execute(self, context: Context) -> Any:
+        self.prepare(context)
+        run_id = self._start_or_attach(context)
+        self.run_id = run_id
+        ti = context["ti"]
+        ti.xcom_push(key=XCOM_RUN_ID, value=run_id)
+        run = self.hook.get_run(run_id)
+        push_run_page_url(context, run.get("run_page_url"))
+        if run.get("job_id") is not None:
+            ti.xcom_push(key=XCOM_JOB_ID, value=run["job_id"])
+        self.log.info("Databricks run %s: %s", run_id, run.get("run_page_url"))
+        if not self.wait_for_termination:
+            return {"run_id": run_id, "run_page_url": run.get("run_page_url"), "result_state": None}
+        if self.deferrable and not RunState.of_run(run).is_terminal:
+            self.defer(
+                trigger=DatabricksRunTrigger(
+                    run_id=run_id,
+                    databricks_conn_id=self.databricks_conn_id,
+                    polling_period_seconds=self.polling_period_seconds,
+                    run_page_url=run.get("run_page_url"),
+                    job_id=run.get("job_id"),
+                    cancel_on_kill=self.cancel_on_kill,
+                ),
+                method_name="execute_complete",
+                timeout=self.execution_timeout,
+            )
+        run = self._wait(run_id, run)
+        return self._finish(context, run_summary(run))
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Resume after the trigger fired: the event already holds the final state and tasks."""
+        if event.get("status") == "error":
+            raise DbxError(
+                f"Watching Databricks run {event.get('run_id')} failed: {event.get('message')}",
+                error_code=event.get("error_code"),
+            )
+        self.run_id = int(event["run_id"])
+        return self._finish(context, event)
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context):
+        """On a trigger timeout, cancel the run this try started before failing the task.
+
+        A trigger that crashed is not a reason to cancel: the retry re-attaches to the run.
+        """
+        timed_out = (next_kwargs or {}).get("error") == TriggerFailureReason.TRIGGER_TIMEOUT
+        if next_method == TRIGGER_FAIL and timed_out and self.cancel_on_kill:
+            self._cancel_after_timeout(context, next_kwargs or {})
+        return super().resume_execution(next_method, next_kwargs, context)
+
+    def on_kill(self) -> None:
+        if self.run_id is None or not self.cancel_on_kill:
+            return
+        self.log.info("Task killed: canceling Databricks run %s", self.run_id)
+        try:
+            self.hook.cancel_run(self.run_id)
+        except DbxError as err:
+            self.log.warning("Could not cancel Databricks run %s: %s", self.run_id, err)
+
+    # ---- internals ---------------------------------------------------------------------------
+    def _base_token(self, context: Context) -> str:
+        if self.idempotency_token:
+            return str(self.idempotency_token)
+        ti = context["ti"]
+        return base_token(ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1))
+
+    def _start_or_attach(self, context: Context) -> int:
+        """Launch with the task instance's token; on a retry walk past runs of earlier tries that failed.
+
+        Every earlier try launched at most one run per token generation, so generation ``n`` exists
+        only if generation ``n - 1`` failed. A live or successful run is re-attached, never relaunched.
+        """
+        try_number = int(getattr(context["ti"], "try_number", 1) or 1)
+        base = self._base_token(context)
+        generation = 0
+        while True:
+            run_id = self.launch(context, generation_token(base, generation))
+            if try_number <= 1 or generation >= try_number - 1:
+                return run_id
+            run = self.hook.get_run(run_id)
+            state = RunState.of_run(run)
+            if not state.is_terminal:
+                self.log.info("Re-attaching to run %s started by an earlier try (%s)", run_id, state)
+                return run_id
+            if state.is_successful:
+                self.log.info("Run %s of an earlier try already succeeded; not relaunching it", run_id)
+                return run_id
+            if self.repair(run):
+                return run_id
+            self.log.info("Run %s of an earlier try %s; launching a new run", run_id, state.describe())
+            generation += 1
+
+    def _wait(self, run_id: int, run: dict[str, Any]) -> dict[str, Any]:
+        """One ``runs/get`` per interval; each answer is used whole (state, tasks, URL)."""
+        progress = RunProgressLogger(self.log, run_id)
+        while True:
+            progress.observe(run)
+            if RunState.of_run(run).is_terminal:
+                return run
+            time.sleep(self.polling_period_seconds)
+            run = self.hook.get_run(run_id)
+
+    def _finish(self, context: Context, summary: Mapping[str, Any]) -> dict[str, Any]:
+        state = RunState.from_dict(summary["run_state"])
+        if not state.is_successful:
+            raise failure_error(self.hook, summary, self.log)
+        outputs = collect_task_outputs(self.hook, summary)
+        context["ti"].xcom_push(key=XCOM_TASK_OUTPUTS, value=outputs)
+        self.log.info("Databricks run %s %s", summary["run_id"], state.describe())
+        return {
+            "run_id": int(summary["run_id"]),
+            "result_state": state.result_state,
+            "task_outputs": outputs,
+            "run_page_url": summary.get("run_page_url"),
+        }
+
+    def _cancel_after_timeout(self, context: Context, next_kwargs: Mapping[str, Any]) -> None:
+        run_id = context["ti"].xcom_pull(task_ids=self.task_id, key=XCOM_RUN_ID)
+        if isinstance(run_id, list):  # mapped pulls may come back as a list
+            run_id = run_id[0] if run_id else None
+        if not run_id:
+            return
+        self.log.warning(
+            "Deferred wait ended (%s): canceling Databricks run %s", next_kwargs.get("error"), run_id
+        )
+        try:
+            self.hook.cancel_run(int(run_id))
+        except DbxError as err:
+            self.log.warning("Could not cancel Databricks run %s: %s", run_id, err)

@@ -1,0 +1,100 @@
+"""Turn a finished run into Airflow results: task outputs on success, an explained error otherwise.
+
+Shared by the operators (sync and deferred paths) and the sensor. Input is the plain
+:func:`~airflow_dbx_provider.triggers.states.run_summary` dict, so the deferred path needs no extra
+``runs/get`` after the trigger fires.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from airflow_dbx_provider.exceptions import DatabricksRunFailedError, DbxError
+from airflow_dbx_provider.triggers.states import NO_OUTPUT_RESULT_STATES, RunState
+
+TRACE_LINES = 40
+LOG_TAIL_LINES = 30
+
+
+class _OutputReader(Protocol):
+    def get_run_output(self, run_id: int) -> dict[str, Any]: ...
+
+
+def _trim_head_tail(text: str, keep: int) -> str:
+    lines = text.rstrip().splitlines()
+    if len(lines) <= keep:
+        return "\n".join(lines)
+    head = keep // 4
+    tail = keep - head
+    return "\n".join([*lines[:head], f"... ({len(lines) - keep} lines omitted) ...", *lines[-tail:]])
+
+
+def _tail(text: str, keep: int) -> str:
+    lines = text.rstrip().splitlines()
+    return "\n".join(lines[-keep:])
+
+
+def collect_task_outputs(hook: _OutputReader, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """``{task_key: notebook_output.result}`` for each notebook task run (other kinds have none)."""
+    outputs: dict[str, Any] = {}
+    for task in summary.get("tasks") or []:
+        if not task.get("notebook") or not task.get("run_id"):
+            continue
+        output = hook.get_run_output(int(task["run_id"]))
+        notebook_output = output.get("notebook_output") or {}
+        outputs[task["task_key"]] = notebook_output.get("result")
+    return outputs
+
+
+def _is_failed_task(task: Mapping[str, Any]) -> bool:
+    state = RunState.from_dict(task)
+    return state.is_terminal and not state.is_successful
+
+
+def failure_error(
+    hook: _OutputReader, summary: Mapping[str, Any], log: logging.Logger | Any
+) -> DatabricksRunFailedError:
+    """Log why the run failed (remote error, trimmed trace, log tail per failed task) and build the error."""
+    state = RunState.from_dict(summary["run_state"])
+    run_id = int(summary["run_id"])
+    url = summary.get("run_page_url")
+    tasks = [t for t in summary.get("tasks") or [] if _is_failed_task(t)]
+    # Tasks that failed themselves come first; UPSTREAM_FAILED & co only name the casualties.
+    culprits = [t for t in tasks if RunState.from_dict(t).outcome not in NO_OUTPUT_RESULT_STATES]
+    log.error("Databricks run %s %s. Run page: %s", run_id, state.describe(), url)
+    for task in culprits:
+        task_state = RunState.from_dict(task)
+        log.error("Task %r (run %s) %s", task["task_key"], task["run_id"], task_state.describe())
+        try:
+            output = hook.get_run_output(int(task["run_id"]))
+        except DbxError as err:
+            log.warning("Could not read the output of task run %s: %s", task["run_id"], err)
+            continue
+        if output.get("error"):
+            log.error("Task %r error: %s", task["task_key"], output["error"])
+        if output.get("error_trace"):
+            log.error(
+                "Task %r error trace:\n%s",
+                task["task_key"],
+                _trim_head_tail(output["error_trace"], TRACE_LINES),
+            )
+        if output.get("logs"):
+            log.error(
+                "Task %r log tail (last %d lines):\n%s",
+                task["task_key"],
+                LOG_TAIL_LINES,
+                _tail(output["logs"], LOG_TAIL_LINES),
+            )
+    for task in tasks:
+        if task not in culprits:
+            log.error("Task %r %s", task["task_key"], RunState.from_dict(task).describe())
+    failed_keys = [t["task_key"] for t in (culprits or tasks)]
+    tasks_part = f"; failed tasks: {', '.join(failed_keys)}" if failed_keys else ""
+    message = (
+        f"Databricks run {run_id} {state.describe()} (result state {state.outcome}){tasks_part}; see {url}"
+    )
+    return DatabricksRunFailedError(
+        message, run_id=run_id, result_state=state.outcome, failed_tasks=failed_keys, run_page_url=url
+    )

@@ -1,0 +1,119 @@
+"""Deferred wait for a Databricks run to end.
+
+The trigger holds no polling loop of its own: it registers its run with the triggerer process's
+shared :class:`~airflow_dbx_provider.triggers.poller.RunStatePoller` for its connection, so N
+deferred tasks cost about ``N / 25`` list requests per interval instead of N ``runs/get``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_dbx_provider.exceptions import DbxError
+from airflow_dbx_provider.hooks.databricks_async import DatabricksAsyncHook
+from airflow_dbx_provider.triggers.poller import RunStatePoller, shared_poller
+from airflow_dbx_provider.triggers.states import RunState
+
+DEFAULT_CONN_ID = "databricks_default"
+
+
+def event_payload(summary: dict[str, Any], run_page_url: str | None = None) -> dict[str, Any]:
+    """The ``TriggerEvent`` payload for a finished run (plain values only)."""
+    state = RunState.from_dict(summary["run_state"])
+    return {
+        "status": "success" if state.is_successful else "failed",
+        "run_id": int(summary["run_id"]),
+        "job_id": summary.get("job_id"),
+        "run_page_url": summary.get("run_page_url") or run_page_url,
+        "run_state": state.to_dict(),
+        "tasks": list(summary.get("tasks") or []),
+        "error_code": None if state.is_successful else state.outcome,
+        "message": f"run {summary['run_id']} {state.describe()}",
+    }
+
+
+def error_payload(run_id: int, run_page_url: str | None, err: DbxError) -> dict[str, Any]:
+    """Payload when the run could not be watched (its outcome is unknown)."""
+    return {
+        "status": "error",
+        "run_id": run_id,
+        "job_id": None,
+        "run_page_url": run_page_url,
+        "run_state": None,
+        "tasks": [],
+        "error_code": err.error_code if err.error_code is not None else type(err).__name__,
+        "message": str(err),
+    }
+
+
+class DatabricksRunTrigger(BaseTrigger):
+    """Fire once run ``run_id`` is terminal: ``{"status": "success"|"failed"|"error", "run_id", ...}``.
+
+    :param polling_period_seconds: the longest acceptable detection delay; the shared poller runs
+        at the shortest interval of the triggers it serves.
+    :param job_id: lets the poller list that job's active runs when that is cheaper than the
+        workspace-wide list (learnt from the first answer when omitted).
+    :param cancel_on_kill: cancel the run when a user kills the deferred task (``on_kill``).
+    """
+
+    def __init__(
+        self,
+        run_id: int,
+        databricks_conn_id: str = DEFAULT_CONN_ID,
+        polling_period_seconds: float = 30,
+        run_page_url: str | None = None,
+        job_id: int | None = None,
+        cancel_on_kill: bool = True,
+    ) -> None:
+        super().__init__()
+        self.run_id = int(run_id)
+        self.databricks_conn_id = databricks_conn_id
+        self.polling_period_seconds = float(polling_period_seconds)
+        self.run_page_url = run_page_url
+        self.job_id = int(job_id) if job_id is not None else None
+        self.cancel_on_kill = cancel_on_kill
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "run_id": self.run_id,
+                "databricks_conn_id": self.databricks_conn_id,
+                "polling_period_seconds": self.polling_period_seconds,
+                "run_page_url": self.run_page_url,
+                "job_id": self.job_id,
+                "cancel_on_kill": self.cancel_on_kill,
+            },
+        )
+
+    def _poller(self) -> RunStatePoller:
+        conn_id = self.databricks_conn_id
+        return shared_poller(conn_id, lambda: DatabricksAsyncHook(conn_id))
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            summary = await self._poller().wait(
+                self.run_id, job_id=self.job_id, interval=self.polling_period_seconds
+            )
+        except DbxError as err:
+            self.log.error("Could not watch Databricks run %s: %s", self.run_id, err)
+            yield TriggerEvent(error_payload(self.run_id, self.run_page_url, err))
+            return
+        payload = event_payload(summary, self.run_page_url)
+        self.log.info("Databricks run %s: %s", self.run_id, payload["message"])
+        yield TriggerEvent(payload)
+
+    async def on_kill(self) -> None:
+        """A user killed the deferred task (mark failed/success, clear): cancel the run.
+
+        Airflow 3.3 calls this only on user action, never on triggerer restart, redistribution,
+        trigger timeout or normal completion, so a rolling triggerer deploy leaves runs alone.
+        """
+        if not self.cancel_on_kill:
+            return
+        self.log.info("Deferred task killed: canceling Databricks run %s", self.run_id)
+        async with DatabricksAsyncHook(self.databricks_conn_id) as hook:
+            await hook.cancel_run(self.run_id)
