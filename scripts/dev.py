@@ -51,7 +51,7 @@ def say(message: str) -> None:
 
 def ensure_venv() -> None:
     """Create .venv and install the project into it, unless pyproject.toml has not changed since."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  (this file runs under any python3 first)
         sys.exit(f"Python 3.11+ is required, this is {sys.version.split()[0]}")
     if not PYTHON.exists():
         say(f"creating {VENV.relative_to(REPO)}")
