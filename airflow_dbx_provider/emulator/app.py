@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 
 from airflow_dbx_provider.emulator import handlers  # noqa: F401  (registers every API route)
-from airflow_dbx_provider.emulator.admin import handle_admin
+from airflow_dbx_provider.emulator.admin import handle_admin, run_page
 from airflow_dbx_provider.emulator.errors import EmulatorError, bad_target, endpoint_not_found, malformed_request
 from airflow_dbx_provider.emulator.routing import ApiRequest, NoRoute, RawResponse, UploadedFile, match
 from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
@@ -35,6 +35,8 @@ def create_app(state: WorkspaceState) -> Starlette:
         method = request.method
         if path.startswith("/_emulator/"):
             return await handle_admin(request, state)
+        if path == "/" and method == "GET":
+            return run_page(state)
         if path == "/.well-known/databricks-config" or path.startswith("/oidc/"):
             return await _identity_endpoint(request, state)
         try:
@@ -50,7 +52,8 @@ def create_app(state: WorkspaceState) -> Starlette:
                 if action.delay_seconds:
                     await asyncio.sleep(action.delay_seconds)
                 if action.reset_connection:
-                    raise ConnectionReset()
+                    state.counters.record(method, found.route.template, family, 0)
+                    return await _drop_connection(request)
                 if action.error is not None:
                     raise action.error
             state.rate_limiter.check(family, method, found.route.template)
@@ -72,12 +75,26 @@ def create_app(state: WorkspaceState) -> Starlette:
             response = _to_response(result)
         except EmulatorError as err:
             response = error_response(err)
+        except Exception as exc:  # a bug in a handler: answer 500, keep it for the test to re-raise
+            log.exception("unhandled error in %s %s", method, path)
+            state.record_server_error(exc)
+            response = error_response(EmulatorError("INTERNAL_ERROR", f"Unexpected error: {exc!r}", 500))
         state.counters.record(method, found.route.template, family, response.status_code)
         return response
 
     app = Starlette(routes=[StarletteRoute("/{path:path}", dispatch, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])])
     app.state.workspace = state
     return app
+
+
+async def _drop_connection(request: Request) -> Response:
+    """Close the TCP connection without an answer; the server wrapper provides the means."""
+    abort = request.scope.get("dbx.abort_connection")
+    if abort is None:
+        raise ConnectionReset()
+    abort()
+    await asyncio.sleep(0)  # let the protocol notice, so the response below is discarded
+    return Response(status_code=500)
 
 
 def _to_response(result: Any) -> Response:

@@ -36,6 +36,7 @@ class WorkspaceState:
         self.faults = FaultInjector()
         self.rate_limiter = RateLimiter(config.rate_limits, enabled=config.rate_limit_enabled)
         self.base_url = ""  # set by the server once it knows its port
+        self.server_errors: list[BaseException] = []  # handler/engine bugs, re-raised by tests
         self.permissions = PermissionsService(self)
         self.workspace = WorkspaceObjectsService(self)
         self.dbfs = DbfsService(self)
@@ -48,11 +49,26 @@ class WorkspaceState:
         return [self.permissions, self.workspace, self.dbfs, self.secrets, self.clusters, self.jobs, self.runs]
 
     def tick(self) -> None:
-        """Advance simulated work (cluster and run state machines); called by the engine thread."""
+        """Advance simulated work (cluster and run state machines); called by the engine thread.
+
+        One service failing must not stop the others (nor the engine): the error is kept for
+        `take_server_errors()`, which the pytest plugin re-raises at teardown.
+        """
         for service in self.services():
             tick = getattr(service, "tick", None)
             if tick is not None:
-                tick()
+                try:
+                    tick()
+                except Exception as exc:
+                    self.record_server_error(exc)
+
+    def record_server_error(self, exc: BaseException) -> None:
+        if len(self.server_errors) < 100:
+            self.server_errors.append(exc)
+
+    def take_server_errors(self) -> list[BaseException]:
+        errors, self.server_errors = self.server_errors, []
+        return errors
 
     def reset(self) -> None:
         """Back to an empty workspace, keeping principals and settings."""

@@ -1,0 +1,5 @@
+"""`python -m airflow_dbx_provider.emulator` (same as the `dbx-emulator` command)."""
+
+from airflow_dbx_provider.emulator.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""`/_emulator/*`: test controls (admin token required) and the public run page at `/`.
+
+| Route | Body / effect |
+|---|---|
+| `GET /_emulator/health` | `{"status": "ok"}` (no token needed) |
+| `POST /_emulator/reset` | forget every job, run, cluster, file; clear faults and counters |
+| `GET /_emulator/counters` | request counts per endpoint and status, runs created, active runs |
+| `POST /_emulator/faults` | `{"target": "runs/get", "sequence": ["503", "503"]}` or `{"target", "kind", "count"}` (scripted) or `{"target", "kind", "probability"}`; `"slow_seconds"` |
+| `DELETE /_emulator/faults` | clear all faults |
+| `GET /_emulator/faults` | what is configured |
+| `POST /_emulator/rate-limits` | `{"enabled": bool, "rate_limits": {"runs_read": 5}}` |
+| `POST /_emulator/oauth/expire-tokens` | every issued OAuth token is now expired |
+| `POST /_emulator/time-scale` | `{"time_scale": 0.01}` |
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from airflow_dbx_provider.emulator.errors import EmulatorError, endpoint_not_found, invalid_parameter, permission_denied
+
+if TYPE_CHECKING:
+    from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
+
+
+async def handle_admin(request: Request, state: WorkspaceState) -> Response:
+    path, method = request.url.path, request.method
+    try:
+        if path == "/_emulator/health":
+            return JSONResponse({"status": "ok", "workspace_id": state.config.workspace_id})
+        principal = state.auth.authenticate(request.headers.get("authorization"))
+        if not principal.is_admin:
+            raise permission_denied("The emulator's control API needs the admin token.")
+        body = await _json(request)
+        with state.store.lock:
+            result = _dispatch(method, path, body, state)
+    except EmulatorError as err:
+        return JSONResponse(err.body(), status_code=err.status_code, headers=err.headers)
+    return JSONResponse(result)
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise invalid_parameter("Invalid JSON body") from None
+    if not isinstance(body, dict):
+        raise invalid_parameter("Expected a JSON object")
+    return body
+
+
+def _dispatch(method: str, path: str, body: dict[str, Any], state: WorkspaceState) -> dict[str, Any]:
+    if (method, path) == ("POST", "/_emulator/reset"):
+        state.reset()
+        return {}
+    if (method, path) == ("GET", "/_emulator/counters"):
+        return state.counters.snapshot()
+    if path == "/_emulator/faults":
+        if method == "DELETE":
+            state.faults.reset()
+            return {}
+        if method == "POST":
+            configure_faults(state, body)
+        return state.faults.describe()
+    if (method, path) == ("POST", "/_emulator/rate-limits"):
+        limits = body.get("rate_limits")
+        if limits is not None and not isinstance(limits, dict):
+            raise invalid_parameter("rate_limits must map a family to requests per second")
+        enabled = body.get("enabled")
+        state.rate_limiter.configure(
+            {str(k): float(v) for k, v in limits.items()} if limits else None,
+            None if enabled is None else bool(enabled),
+        )
+        return state.rate_limiter.describe()
+    if (method, path) == ("GET", "/_emulator/rate-limits"):
+        return state.rate_limiter.describe()
+    if (method, path) == ("POST", "/_emulator/oauth/expire-tokens"):
+        state.auth.expire_oauth_tokens()
+        return {}
+    if (method, path) == ("POST", "/_emulator/time-scale"):
+        scale = float(body.get("time_scale", 0))
+        if scale <= 0:
+            raise invalid_parameter("time_scale must be > 0")
+        state.clock.time_scale = scale
+        return {"time_scale": scale}
+    raise endpoint_not_found(method, path)
+
+
+def configure_faults(state: WorkspaceState, body: dict[str, Any]) -> None:
+    """One fault rule (or `{"rules": [...]}`): scripted by sequence/count, or by probability."""
+    rules = body.get("rules", [body])
+    if "slow_seconds" in body:
+        state.faults.slow_seconds = float(body["slow_seconds"])
+    for rule in rules:
+        target = str(rule.get("target") or rule.get("family") or "*")
+        if "sequence" in rule:
+            state.faults.script(target, [str(k) for k in rule["sequence"]])
+        elif "probability" in rule:
+            state.faults.set_probability(target, str(rule["kind"]), float(rule["probability"]))
+        elif "kind" in rule:
+            state.faults.fail_next(target, str(rule["kind"]), int(rule.get("count", 1)))
+
+
+_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Databricks emulator runs</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .8em;text-align:left}}
+.SUCCESS{{color:green}}.FAILED,.TIMEDOUT,.INTERNAL_ERROR{{color:#b00}}</style></head><body>
+<h1>Workspace {ws}: recent runs</h1><p id="focus"></p>
+<table><tr><th>run</th><th>job</th><th>name</th><th>type</th><th>state</th><th>result</th><th>message</th><th>tasks</th></tr>
+{rows}</table>
+<script>var m=location.hash.match(/job\\/(\\d+)\\/run\\/(\\d+)/);if(m){{var r=document.getElementById('run-'+m[2]);
+document.getElementById('focus').textContent='Run '+m[2]+' of job '+m[1]+(r?'':' (not among the recent runs)');
+if(r){{r.style.background='#ffd';r.scrollIntoView();}}}}</script></body></html>"""
+
+
+def run_page(state: WorkspaceState, limit: int = 200) -> HTMLResponse:
+    """What `run_page_url` (`/?o=<ws>#job/<job>/run/<run>`) opens: recent runs and their states.
+
+    Not behind auth (a browser cannot send the token); it shows names and states, no secrets.
+    """
+    with state.store.lock:
+        runs = sorted(state.runs.runs.values(), key=lambda r: r["run_id"], reverse=True)[:limit]
+        rows = []
+        for run in runs:
+            st = run["state"]
+            tasks = ", ".join(
+                f"{html.escape(t['task_key'])}#{t['attempt_number']}: "
+                f"{t['state'].get('result_state') or t['state']['life_cycle_state']}"
+                for t in run["tasks"]
+            )
+            result = st.get("result_state", "")
+            rows.append(
+                f'<tr id="run-{run["run_id"]}"><td>{run["run_id"]}</td><td>{run["job_id"]}</td>'
+                f"<td>{html.escape(str(run['run_name']))}</td><td>{run['run_type']}</td>"
+                f"<td>{st['life_cycle_state']}</td><td class=\"{result}\">{result}</td>"
+                f"<td>{html.escape(st.get('state_message', ''))}</td><td>{tasks}</td></tr>"
+            )
+    return HTMLResponse(_PAGE.format(ws=html.escape(state.config.workspace_id), rows="\n".join(rows)))

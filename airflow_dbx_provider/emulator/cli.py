@@ -1,0 +1,121 @@
+"""`dbx-emulator`: serve an emulated workspace until SIGINT/SIGTERM.
+
+Prints exactly one line, `listening on http://HOST:PORT`, once requests are accepted.
+The admin token defaults to `config.DEFAULT_ADMIN_TOKEN` ("dbx-emulator-admin-token").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from airflow_dbx_provider.emulator.config import DEFAULT_ADMIN_TOKEN, EmulatorConfig, PrincipalSpec
+from airflow_dbx_provider.emulator.control import FAULT_KINDS
+from airflow_dbx_provider.emulator.server import EmulatorServer
+
+
+def parse_principal(text: str) -> PrincipalSpec:
+    """NAME:TOKEN[:admin|user|sp[:CLIENT_SECRET]]"""
+    parts = text.split(":")
+    if len(parts) < 2 or not parts[0]:
+        raise argparse.ArgumentTypeError(f"expected NAME:TOKEN[:admin|user|sp[:CLIENT_SECRET]], got {text!r}")
+    role = parts[2] if len(parts) > 2 else "user"
+    if role not in ("admin", "user", "sp"):
+        raise argparse.ArgumentTypeError(f"role must be admin, user or sp, got {role!r}")
+    return PrincipalSpec(
+        name=parts[0],
+        token=parts[1] or None,
+        kind="service_principal" if role == "sp" else "user",
+        is_admin=role == "admin",
+        client_secret=":".join(parts[3:]) or None,
+    )
+
+
+def _principals_from_file(path: Path) -> list[PrincipalSpec]:
+    """`{"principals": [{"name", "token", "kind", "is_admin", "client_secret", "groups"}]}`"""
+    data = json.loads(path.read_text())
+    return [PrincipalSpec(**item) for item in data.get("principals", [])]
+
+
+def _rate(text: str) -> tuple[str, float]:
+    family, _, rps = text.partition("=")
+    try:
+        return family, float(rps)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected FAMILY=RPS, got {text!r}") from None
+
+
+def _fault(text: str) -> tuple[str, str, float]:
+    parts = text.split(":")
+    if len(parts) != 3 or parts[1] not in FAULT_KINDS:
+        raise argparse.ArgumentTypeError(f"expected FAMILY:KIND:PROB with KIND in {FAULT_KINDS}, got {text!r}")
+    return parts[0], parts[1], float(parts[2])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dbx-emulator", description="A local Databricks workspace emulator.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--data-dir", type=Path, help="state lives here (default: a temporary directory)")
+    parser.add_argument("--token", default=DEFAULT_ADMIN_TOKEN, help="the admin's bearer token")
+    parser.add_argument("--tls", action="store_true", help="serve https with a generated self-signed certificate")
+    parser.add_argument("--cert", type=Path, help="TLS certificate (PEM); implies --tls")
+    parser.add_argument("--key", type=Path, help="TLS private key (PEM)")
+    parser.add_argument("--time-scale", type=float, default=1.0, help="real seconds per simulated second")
+    parser.add_argument("--workspace-dir", type=Path, help="a folder whose .py files appear as notebooks")
+    parser.add_argument("--principal", action="append", type=parse_principal, default=[], metavar="NAME:TOKEN[:ROLE[:SECRET]]")
+    parser.add_argument("--config", type=Path, help="JSON file with principals")
+    parser.add_argument("--rate-limit", action="append", type=_rate, default=[], metavar="FAMILY=RPS")
+    parser.add_argument("--no-rate-limits", action="store_true")
+    parser.add_argument("--fault", action="append", type=_fault, default=[], metavar="FAMILY:KIND:PROB")
+    parser.add_argument("--strict-versions", action="store_true", help="404 Bad Target for undocumented versions")
+    parser.add_argument("--missing-run-status", type=int, default=400, choices=(400, 404))
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    config = EmulatorConfig(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        admin_token=args.token,
+        tls=args.tls or args.cert is not None,
+        cert_file=args.cert,
+        key_file=args.key,
+        time_scale=args.time_scale,
+        workspace_dir=args.workspace_dir,
+        rate_limit_enabled=not args.no_rate_limits,
+        strict_versions=args.strict_versions,
+        missing_run_status=args.missing_run_status,
+    )
+    if args.config:
+        config.principals.extend(_principals_from_file(args.config))
+    config.principals.extend(args.principal)
+    config.rate_limits.update(dict(args.rate_limit))
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.cert and not args.key:
+        print("--cert needs --key", file=sys.stderr)
+        return 2
+    server = EmulatorServer(config_from_args(args))
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    server.start()
+    assert server.state is not None
+    for target, kind, probability in args.fault:
+        server.state.faults.set_probability(target, kind, probability)
+    print(f"listening on {server.url}", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+    return 0

@@ -1,0 +1,235 @@
+"""Running one task attempt: a Python subprocess for notebook/python-file/wheel tasks, a timer otherwise.
+
+Subprocesses are started and polled from the engine tick, never waited on, so any number run
+concurrently. Each attempt gets `<data_dir>/task-runs/<task_run_id>/` holding `spec.json`
+(what the runner executes), `output.log` (stdout and stderr) and `result.json` (exit value,
+error, traceback).
+
+After an emulator restart a subprocess that was running is gone: its attempt fails with
+"The emulator restarted while this task was running." (retries then apply as usual).
+Simulated task kinds keep their absolute end time and simply finish.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_dbx_provider.emulator.errors import EmulatorError
+
+if TYPE_CHECKING:
+    from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
+
+SIMULATED_TASK_SECONDS = 5.0  # spark_jar_task, sql_task, pipeline_task, dbt_task, ...
+OUTPUT_LIMIT = 5 * 1024 * 1024
+SUBPROCESS_KINDS = ("notebook_task", "spark_python_task", "python_wheel_task")
+RUNNER = Path(__file__).resolve().parent.parent / "runtime" / "runner.py"
+_REFERENCE = re.compile(r"\{\{\s*([\w.\-]+)\s*\}\}")
+
+
+def task_kind(task: dict[str, Any]) -> str:
+    from airflow_dbx_provider.emulator.services.jobs import TASK_KINDS
+
+    return next((kind for kind in TASK_KINDS if kind in task), "unknown")
+
+
+class TaskExecutor:
+    def __init__(self, state: WorkspaceState) -> None:
+        self.state = state
+        self._procs: dict[int, tuple[subprocess.Popen[bytes], str]] = {}  # task run id → (process, token)
+
+    def _dir(self, task_run_id: int) -> Path:
+        return self.state.data_dir / "task-runs" / str(task_run_id)
+
+    # -- start ------------------------------------------------------------------------------------
+    def start(self, run: dict[str, Any], task: dict[str, Any]) -> None:
+        kind = task_kind(task)
+        if kind not in SUBPROCESS_KINDS:
+            task["_due_ms"] = self.state.clock.now_ms() + int(self.state.clock.real_seconds(SIMULATED_TASK_SECONDS) * 1000)
+            return
+        task["_exec"] = "subprocess"
+        try:
+            spec = self._spec(run, task, kind)
+        except EmulatorError as err:
+            task["_start_error"] = err.message
+            return
+        workdir = self._dir(task["run_id"])
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "spec.json").write_text(json.dumps(spec))
+        principal = self.state.auth.principal_named(run["_principal"])
+        token = self.state.auth.notebook_token(principal) if principal else ""
+        env = dict(os.environ)
+        env.update(
+            DATABRICKS_HOST=self.state.base_url,
+            DATABRICKS_TOKEN=token,
+            DATABRICKS_DBFS_FUSE_ROOT=str(self._dbfs_root()),
+            DATABRICKS_RUNTIME_VERSION="emulator",
+            PYTHONUNBUFFERED="1",
+        )
+        for name in ("DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET", "DATABRICKS_CONFIG_PROFILE"):
+            env.pop(name, None)
+        if self.state.config.tls and self.state.config.cert_file:
+            env["REQUESTS_CA_BUNDLE"] = env["DBX_EMULATOR_CA_BUNDLE"] = str(self.state.config.cert_file)
+        log = open(workdir / "output.log", "wb")  # noqa: SIM115  (owned by the child)
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, str(RUNNER), str(workdir / "spec.json")],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=str(workdir),
+                env=env,
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+        self._procs[task["run_id"]] = (proc, token)
+
+    def _dbfs_root(self) -> Path:
+        try:
+            return Path(self.state.dbfs.local_path("/"))
+        except (AttributeError, EmulatorError):
+            return self.state.data_dir / "dbfs"
+
+    def _spec(self, run: dict[str, Any], task: dict[str, Any], kind: str) -> dict[str, Any]:
+        body = task[kind]
+        overrides = run.get("overriding_parameters", {})
+        job_params = {p["name"]: p.get("value", p.get("default", "")) for p in run.get("job_parameters", [])}
+        refs = self._references(run, task, job_params)
+        spec: dict[str, Any] = {"kind": kind, "result_path": str(self._dir(task["run_id"]) / "result.json")}
+        if kind == "notebook_task":
+            path = str(body.get("notebook_path", ""))
+            try:
+                source = self.state.workspace.read_notebook(path)
+            except EmulatorError:
+                raise EmulatorError("RESOURCE_DOES_NOT_EXIST", f"Notebook not found: {path}") from None
+            widgets = {str(k): str(v) for k, v in (body.get("base_parameters") or {}).items()}
+            widgets.update(job_params)
+            widgets.update({str(k): str(v) for k, v in (overrides.get("notebook_params") or {}).items()})
+            spec.update(source=source, filename=path, widgets={k: _resolve(v, refs) for k, v in widgets.items()})
+        elif kind == "spark_python_task":
+            path = str(body.get("python_file", ""))
+            spec.update(source=self._read_file(path), filename=path)
+            params = overrides.get("python_params") or body.get("parameters") or []
+            spec["argv"] = [path] + [_resolve(str(p), refs) for p in params]
+        else:  # python_wheel_task
+            spec.update(package_name=body.get("package_name", ""), entry_point=body.get("entry_point", ""))
+            named = overrides.get("python_named_params") or body.get("named_parameters") or {}
+            params = overrides.get("python_params") or body.get("parameters") or []
+            argv = [_resolve(str(p), refs) for p in params] + [f"--{k}={_resolve(str(v), refs)}" for k, v in named.items()]
+            spec["argv"] = [str(body.get("package_name", ""))] + argv
+        return spec
+
+    def _read_file(self, path: str) -> str:
+        if path.startswith("dbfs:/"):
+            local = Path(self.state.dbfs.local_path(path))
+            if not local.is_file():
+                raise EmulatorError("RESOURCE_DOES_NOT_EXIST", f"File not found: {path}")
+            return local.read_text()
+        try:
+            return self.state.workspace.read_notebook(path)
+        except EmulatorError:
+            raise EmulatorError("RESOURCE_DOES_NOT_EXIST", f"File not found: {path}") from None
+
+    @staticmethod
+    def _references(run: dict[str, Any], task: dict[str, Any], job_params: dict[str, str]) -> dict[str, str]:
+        refs = {
+            "job.id": str(run["job_id"]),
+            "job_id": str(run["job_id"]),
+            "job.run_id": str(run["run_id"]),
+            "parent_run_id": str(run["run_id"]),
+            "run_id": str(task["run_id"]),
+            "task.run_id": str(task["run_id"]),
+            "task.name": task["task_key"],
+            "task_key": task["task_key"],
+            "job.start_time.iso_date": "",
+        }
+        refs.update({f"job.parameters.{k}": v for k, v in job_params.items()})
+        return refs
+
+    # -- poll / kill ------------------------------------------------------------------------------
+    def poll(self, run: dict[str, Any], task: dict[str, Any]) -> tuple[bool, str] | None:
+        """None while the attempt runs, else (succeeded, state_message)."""
+        if "_due_ms" in task:
+            return (True, "") if self.state.clock.now_ms() >= task["_due_ms"] else None
+        if "_start_error" in task:
+            task["_output"] = {"error": task["_start_error"]}
+            return False, task["_start_error"]
+        entry = self._procs.get(task["run_id"])
+        if entry is None:
+            message = "The emulator restarted while this task was running."
+            task["_output"] = {"error": message}
+            return False, message
+        proc, token = entry
+        code = proc.poll()
+        if code is None:
+            return None
+        del self._procs[task["run_id"]]
+        self.state.auth.revoke(token)
+        outcome = self._result(task["run_id"])
+        if code != 0 and not outcome.get("error"):
+            outcome["error"] = f"The Python process exited with code {code}."
+        task["_output"] = {k: v for k, v in outcome.items() if k in ("error", "truncated")}
+        error = outcome.get("error")
+        return (False, str(error)) if error else (True, "")
+
+    def _result(self, task_run_id: int) -> dict[str, Any]:
+        path = self._dir(task_run_id) / "result.json"
+        try:
+            data = json.loads(path.read_text())
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def kill(self, task_run_id: int) -> None:
+        entry = self._procs.pop(task_run_id, None)
+        if entry is None:
+            return
+        proc, token = entry
+        self.state.auth.revoke(token)
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                proc.kill()
+            proc.wait(timeout=5)
+
+    def kill_all(self) -> None:
+        for task_run_id in list(self._procs):
+            self.kill(task_run_id)
+
+    # -- output -----------------------------------------------------------------------------------
+    def output_of(self, task: dict[str, Any]) -> dict[str, Any]:
+        """The runs/get-output fields of one finished (or running) attempt."""
+        output: dict[str, Any] = {}
+        kind = task_kind(task)
+        result = self._result(task["run_id"])
+        if kind == "notebook_task":
+            notebook: dict[str, Any] = {}
+            if "exit_value" in result:
+                notebook = {"result": result["exit_value"], "truncated": bool(result.get("truncated"))}
+            output["notebook_output"] = notebook
+        error = result.get("error") or (task.get("_output") or {}).get("error")
+        if error:
+            output["error"] = error
+        if result.get("error_trace"):
+            output["error_trace"] = result["error_trace"]
+        log = self._dir(task["run_id"]) / "output.log"
+        if kind in SUBPROCESS_KINDS and log.exists():
+            size = log.stat().st_size
+            with open(log, "rb") as handle:
+                handle.seek(max(0, size - OUTPUT_LIMIT))
+                output["logs"] = handle.read().decode("utf-8", errors="replace")
+            output["logs_truncated"] = size > OUTPUT_LIMIT
+        return output
+
+
+def _resolve(value: str, refs: dict[str, str]) -> str:
+    """Dynamic value references such as `{{job.parameters.date}}` or `{{job.run_id}}`."""
+    return _REFERENCE.sub(lambda m: refs.get(m.group(1), m.group(0)), value)
