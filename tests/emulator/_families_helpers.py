@@ -56,12 +56,20 @@ def make_config(**overrides: Any) -> EmulatorConfig:
 
 def start_emulator(config: EmulatorConfig) -> LiveEmulator:
     try:
-        from airflow_dbx_provider.emulator import EmulatorServer  # type: ignore[attr-defined]
+        from airflow_dbx_provider.emulator.server import EmulatorServer
     except ImportError:
         return _start_uvicorn(config)
     server = EmulatorServer(config)
     server.start()
-    return LiveEmulator(server.url, server.admin_token, server.state, server.stop)
+    assert server.state is not None
+
+    def stop() -> None:
+        server.stop()
+        check = getattr(server, "check_errors", None)
+        if check is not None:
+            check()  # re-raise handler or engine bugs
+
+    return LiveEmulator(server.url, server.admin_token, server.state, stop)
 
 
 def _start_uvicorn(config: EmulatorConfig) -> LiveEmulator:
