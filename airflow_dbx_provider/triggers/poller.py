@@ -210,7 +210,7 @@ class RunStatePoller:
             if not token:
                 break
             if stop_when_seen is not None and stop_when_seen <= found.keys():
-                return found  # every watched run is still active: the rest of the list cannot matter
+                break  # every watched run is still active: the rest of the list cannot matter
         if job_id is None:
             self._global_pages = max(1, pages)
         return found

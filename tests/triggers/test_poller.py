@@ -1,0 +1,122 @@
+"""The shared poller coalesces many waits into paged list calls (fake client, no HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+
+from airflow_dbx_provider.exceptions import DatabricksApiError, DatabricksNotFoundError
+from airflow_dbx_provider.triggers.poller import RunStatePoller
+
+from .fake_workspace import FakeRunsClient
+
+INTERVAL = 0.02
+
+
+def _poller(client: FakeRunsClient, **kwargs) -> RunStatePoller:
+    return RunStatePoller(lambda: client, name="test", **kwargs)
+
+
+async def _watch_all(poller: RunStatePoller, run_ids: list[int], job_of=None) -> list[dict]:
+    return await asyncio.gather(
+        *(poller.wait(r, job_id=(job_of or {}).get(r), interval=INTERVAL) for r in run_ids)
+    )
+
+
+def test_many_runs_cost_pages_not_runs() -> None:
+    async def scenario() -> tuple[FakeRunsClient, list[dict], int]:
+        client = FakeRunsClient()
+        for run_id in range(1, 101):
+            client.add(run_id, job_id=run_id, ends_in=0.2 + (run_id % 5) * 0.02)
+        poller = _poller(client)
+        results = await _watch_all(poller, list(range(1, 101)))
+        return client, results, poller.calls["cycles"]
+
+    client, results, cycles = asyncio.run(scenario())
+    assert [r["run_id"] for r in results] == list(range(1, 101))
+    assert all(r["run_state"]["result_state"] == "SUCCESS" for r in results)
+    # one runs/get per run, when it left the active list; lists: at most 4 pages per cycle
+    assert client.calls["get"] == 100
+    assert client.calls["list"] <= cycles * math.ceil(100 / 25)
+    naive = 100 * cycles  # one runs/get per run per interval
+    assert client.calls["list"] + client.calls["get"] < naive / 3
+    assert client.closed == 1  # the last waiter closed the shared client
+
+
+def test_per_job_listing_when_cheaper() -> None:
+    async def scenario() -> FakeRunsClient:
+        client = FakeRunsClient()
+        client.add(1, job_id=7, ends_in=0.15)  # oldest, so last in the newest-first list
+        client.add(2, job_id=7, ends_in=0.2)
+        for run_id in range(10, 210):  # 200 active runs of other jobs
+            client.add(run_id, job_id=1000 + run_id, ends_in=10)
+        poller = _poller(client)
+        await _watch_all(poller, [1, 2], {1: 7, 2: 7})
+        return client
+
+    client = asyncio.run(scenario())
+    assert client.calls["list_all"] <= 9  # 202 active runs: 9 pages, measured once
+    assert client.calls["list_job"] >= 3  # then one request per cycle for job 7
+
+
+def test_failed_run_and_unknown_run() -> None:
+    async def scenario():
+        client = FakeRunsClient()
+        client.add(1, job_id=1, ends_in=0.05, result="FAILED")
+        poller = _poller(client)
+        failed = await poller.wait(1, interval=INTERVAL)
+        with pytest.raises(DatabricksNotFoundError):
+            await poller.wait(99, interval=INTERVAL)
+        return failed
+
+    failed = asyncio.run(scenario())
+    assert failed["run_state"]["result_state"] == "FAILED"
+    assert failed["tasks"][0]["task_key"] == "t"
+
+
+def test_transient_list_errors_are_tolerated_then_reported() -> None:
+    async def scenario():
+        client = FakeRunsClient()
+        client.add(1, job_id=1, ends_in=0.1)
+        client.list_errors = 2
+        ok = await _poller(client, max_failed_cycles=3).wait(1, interval=INTERVAL)
+        client.add(2, job_id=1, ends_in=5)
+        client.list_errors = 10
+        with pytest.raises(DatabricksApiError):
+            await _poller(client, max_failed_cycles=3).wait(2, interval=INTERVAL)
+        return ok
+
+    assert asyncio.run(scenario())["run_id"] == 1
+
+
+def test_cancelled_waiter_leaves_and_loop_stops() -> None:
+    async def scenario():
+        client = FakeRunsClient()
+        client.add(1, job_id=1, ends_in=60)
+        poller = _poller(client)
+        waiter = asyncio.create_task(poller.wait(1, interval=INTERVAL))
+        await asyncio.sleep(0.1)
+        waiter.cancel()
+        await asyncio.gather(waiter, return_exceptions=True)
+        calls = client.calls["list"]
+        await asyncio.sleep(0.1)
+        return poller, client, calls
+
+    poller, client, calls = asyncio.run(scenario())
+    assert poller.watched_run_ids == set()
+    assert client.calls["list"] == calls  # no more polling once nobody waits
+    assert client.closed == 1
+
+
+def test_two_waiters_on_one_run_share_calls() -> None:
+    async def scenario():
+        client = FakeRunsClient()
+        client.add(1, job_id=1, ends_in=0.1)
+        poller = _poller(client)
+        a, b = await asyncio.gather(poller.wait(1, interval=INTERVAL), poller.wait(1, interval=INTERVAL))
+        return client, a, b
+
+    client, a, b = asyncio.run(scenario())
+    assert a == b and client.calls["get"] == 1
