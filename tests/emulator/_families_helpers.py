@@ -35,7 +35,7 @@ class LiveEmulator:
     def stop(self) -> None:
         self._stop()
 
-    def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
+    def call(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> requests.Response:
         """One raw HTTP call (`path` like `/api/2.0/dbfs/list`), as the admin unless `token` is given."""
         headers = {"Authorization": f"Bearer {token or self.admin_token}"}
         return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)

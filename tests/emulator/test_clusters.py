@@ -55,12 +55,13 @@ def test_sdk_create_and_wait_then_delete(emu: LiveEmulator) -> None:
     assert details.cluster_source is not None and details.cluster_source.value == "API"
     assert details.spark_context_id and details.start_time
     assert details.creator_user_name == "admin@example.com"
-    w.clusters.delete(details.cluster_id).result()
-    final = w.clusters.get(details.cluster_id)
+    cluster_id = details.cluster_id or ""
+    w.clusters.delete(cluster_id).result()
+    final = w.clusters.get(cluster_id)
     assert final.state == State.TERMINATED
     assert final.termination_reason is not None and final.termination_reason.code is not None
     assert final.termination_reason.code.value == "USER_REQUEST"
-    assert [c.cluster_id for c in w.clusters.list()] == [details.cluster_id]
+    assert [c.cluster_id for c in w.clusters.list()] == [cluster_id]
     assert any(v.key == "15.4.x-scala2.12" for v in w.clusters.spark_versions().versions or [])
 
 

@@ -173,7 +173,7 @@ def test_errors(
     emu: LiveEmulator, method: str, action: str, body: dict[str, Any], status: int, code: str
 ) -> None:
     _setup_errors(emu)
-    kwargs = {"params": body} if method == "GET" else {"json": body}
+    kwargs: dict[str, Any] = {"params": body} if method == "GET" else {"json": body}
     response = emu.call(method, f"/api/2.0/dbfs/{action}", **kwargs)
     assert error_of(response) == (status, code), response.text
 

@@ -213,6 +213,6 @@ def test_errors(
     emu: LiveEmulator, method: str, path: str, acl: Any, token: str | None, status: int, code: str
 ) -> None:
     job_id, _ = make_job(emu)
-    kwargs = {"json": {"access_control_list": acl}} if acl is not None else {}
+    kwargs: dict[str, Any] = {"json": {"access_control_list": acl}} if acl is not None else {}
     response = emu.call(method, "/api/2.0/permissions" + path.format(id=job_id), token=token, **kwargs)
     assert error_of(response) == (status, code), response.text

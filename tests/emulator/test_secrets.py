@@ -257,7 +257,7 @@ def test_errors(
     code: str,
 ) -> None:
     _setup(emu)
-    kwargs = {"params": body} if method == "GET" else {"json": body}
+    kwargs: dict[str, Any] = {"params": body} if method == "GET" else {"json": body}
     response = emu.call(method, f"/api/2.0/secrets/{action}", token=token, **kwargs)
     assert error_of(response) == (status, code), response.text
 

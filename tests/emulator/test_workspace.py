@@ -40,7 +40,7 @@ def test_sdk_upload_download_and_status(emu: LiveEmulator) -> None:
         "/Shared/etl/plain.py", b"print(1)\n", language=Language.PYTHON
     )  # SOURCE, inferred language
     assert w.workspace.download("/Shared/etl/plain.py").read() == b"# Databricks notebook source\nprint(1)\n"
-    assert sorted(o.path for o in w.workspace.list("/Shared/etl")) == [
+    assert sorted(o.path or "" for o in w.workspace.list("/Shared/etl")) == [
         "/Shared/etl/data.csv",
         "/Shared/etl/job",
         "/Shared/etl/plain.py",
@@ -187,7 +187,7 @@ def test_errors(
 ) -> None:
     _setup(emu)
     body = {k: v for k, v in body.items() if v is not None}
-    kwargs = {"params": body} if method == "GET" else {"json": body}
+    kwargs: dict[str, Any] = {"params": body} if method == "GET" else {"json": body}
     response = emu.call(method, f"/api/2.0/workspace/{action}", **kwargs)
     assert error_of(response) == (status, code), response.text
 
