@@ -261,13 +261,13 @@ class ClustersService:
             raise invalid_parameter("One of num_workers or autoscale must be specified.")
         if spec.get("autoscale") is not None:
             self._check_autoscale(spec["autoscale"])
-        elif _as_int(spec["num_workers"], "num_workers") < 0:
+        elif to_int(spec["num_workers"], "num_workers") < 0:
             raise invalid_parameter("num_workers must be greater than or equal to 0.")
         if not spec.get("node_type_id") and not spec.get("instance_pool_id") and not spec.get("policy_id"):
             raise invalid_parameter("One of node_type_id or instance_pool_id must be specified.")
         minutes = spec.get("autotermination_minutes")
         if minutes is not None:
-            value = _as_int(minutes, "autotermination_minutes")
+            value = to_int(minutes, "autotermination_minutes")
             if value != 0 and not 10 <= value <= 10000:
                 raise invalid_parameter(
                     "Autotermination minutes must be between 10 and 10000, or 0 to disable autotermination."
@@ -277,8 +277,8 @@ class ClustersService:
     def _check_autoscale(autoscale: Any) -> None:
         if not isinstance(autoscale, dict):
             raise invalid_parameter("autoscale must be an object with min_workers and max_workers.")
-        low = _as_int(autoscale.get("min_workers", 0), "autoscale.min_workers")
-        high = _as_int(autoscale.get("max_workers", 0), "autoscale.max_workers")
+        low = to_int(autoscale.get("min_workers", 0), "autoscale.min_workers")
+        high = to_int(autoscale.get("max_workers", 0), "autoscale.max_workers")
         if low < 0 or high < 1 or low > high:
             raise invalid_parameter(
                 "autoscale requires 0 <= min_workers <= max_workers and max_workers >= 1."
@@ -400,16 +400,12 @@ class ClustersService:
         return {k: v for k, v in cluster.items() if not k.startswith("_")}
 
 
-def _as_int(value: Any, name: str) -> int:
-    return to_int(value, name)
-
-
 def normalized_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """Coerce the numbers Airflow sends as strings ("num_workers": "2") to ints."""
     result = {k: spec[k] for k in SPEC_FIELDS if spec.get(k) is not None}
     for name in ("num_workers", "autotermination_minutes"):
         if name in result:
-            result[name] = _as_int(result[name], name)
+            result[name] = to_int(result[name], name)
     if isinstance(result.get("autoscale"), dict):
-        result["autoscale"] = {k: _as_int(v, f"autoscale.{k}") for k, v in result["autoscale"].items()}
+        result["autoscale"] = {k: to_int(v, f"autoscale.{k}") for k, v in result["autoscale"].items()}
     return result
