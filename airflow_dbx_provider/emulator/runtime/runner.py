@@ -33,11 +33,12 @@ def _load_dbutils() -> Any:
 def _entry_point(package: str, name: str) -> Any:
     """The `entry_point` of an installed distribution, else `package.name` if importable."""
     wanted = package.replace("-", "_").lower()
-    for ep in importlib.metadata.entry_points():
-        dist = getattr(ep, "dist", None)
-        dist_name = (dist.metadata["Name"] if dist is not None else "").replace("-", "_").lower()
-        if ep.name == name and dist_name == wanted:
-            return ep.load()
+    for dist in importlib.metadata.distributions():
+        if (dist.metadata["Name"] or "").replace("-", "_").lower() != wanted:
+            continue
+        for ep in dist.entry_points:
+            if ep.name == name:
+                return ep.load()
     try:
         module = importlib.import_module(package.replace("-", "_"))
     except ImportError:

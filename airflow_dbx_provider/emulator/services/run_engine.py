@@ -339,7 +339,7 @@ class RunEngine:
         first = failed[0]
         detail = first["state"]["state_message"] or "Workload failed, see run output for details"
         message = f"Task {first['task_key']} failed with message: {detail}."
-        if len(tasks) > 1:
+        if first["task_key"] in upstream:
             message += " This caused all downstream tasks to get skipped."
         return "TERMINATED", str(rm.result(first)), message, None
 

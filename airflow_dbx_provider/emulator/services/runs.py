@@ -10,6 +10,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.emulator.errors import EmulatorError, invalid_parameter, invalid_state
+from airflow_dbx_provider.emulator.routing import to_int
 from airflow_dbx_provider.emulator.services import run_model as rm
 from airflow_dbx_provider.emulator.services.jobs import (
     PAGE_ARRAY_LIMIT,
@@ -81,7 +82,7 @@ class RunsService:
         self.engine.tick()
 
     def before_reset(self) -> None:
-        self.executor.kill_all()
+        self.executor.forget_all()
 
     def after_reset(self) -> None:
         self._rebuild()
@@ -163,8 +164,8 @@ class RunsService:
             run_type="SUBMIT_RUN",
             tasks=tasks,
             job_clusters=job_clusters,
-            timeout_seconds=int(body.get("timeout_seconds", 0) or 0) if not body.get("tasks") is None else 0,
-            max_concurrent=0,
+            timeout_seconds=to_int(body.get("timeout_seconds", 0), "timeout_seconds") if body.get("tasks") else 0,
+            max_concurrent=None,  # only saved jobs have a concurrency limit
             queue_enabled=False,
             job_parameters=[],
             overriding={},

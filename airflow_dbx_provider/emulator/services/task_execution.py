@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -60,7 +61,8 @@ class TaskExecutor:
             task["_start_error"] = err.message
             return
         workdir = self._dir(task["run_id"])
-        workdir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(workdir, ignore_errors=True)  # ids restart after a reset
+        workdir.mkdir(parents=True)
         (workdir / "spec.json").write_text(json.dumps(spec))
         principal = self.state.auth.principal_named(run["_principal"])
         token = self.state.auth.notebook_token(principal) if principal else ""
@@ -203,6 +205,11 @@ class TaskExecutor:
     def kill_all(self) -> None:
         for task_run_id in list(self._procs):
             self.kill(task_run_id)
+
+    def forget_all(self) -> None:
+        """After a reset: no attempt's files may leak into a new attempt that reuses its id."""
+        self.kill_all()
+        shutil.rmtree(self.state.data_dir / "task-runs", ignore_errors=True)
 
     # -- output -----------------------------------------------------------------------------------
     def output_of(self, task: dict[str, Any]) -> dict[str, Any]:
