@@ -9,8 +9,7 @@ import pytest
 
 from airflow_dbx_provider.exceptions import DatabricksApiError, DatabricksNotFoundError
 from airflow_dbx_provider.triggers.poller import RunStatePoller
-
-from .fake_workspace import FakeRunsClient
+from tests.triggers.fake_workspace import FakeRunsClient
 
 INTERVAL = 0.02
 
