@@ -71,10 +71,11 @@ with DAG(
     )
 
     @task
-    def read_output(run_id: int) -> dict:
+    def read_output(databricks_run_id: int) -> dict:
         """Output is per task run: look the task up in the parent run, then ask for its output."""
+        # (not `run_id`: that name is reserved for the Airflow context's own run_id)
         hook = DatabricksHook(databricks_conn_id=CONN_ID)
-        task_run = hook.get_run(run_id)["tasks"][0]
+        task_run = hook.get_run(databricks_run_id)["tasks"][0]
         return json.loads(hook.get_run_output(task_run["run_id"])["notebook_output"]["result"])
 
     wait_for_run >> read_output(run_id)

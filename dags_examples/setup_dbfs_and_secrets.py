@@ -67,6 +67,8 @@ with DAG(
         task_id="read_input_in_a_notebook",
         databricks_conn_id=CONN_ID,
         run_name="read the prepared input",
+        # How often to check the run (default 30 s); short runs deserve a shorter period.
+        polling_period_seconds=3,
         tasks=[
             {
                 "task_key": "read_input",

@@ -73,6 +73,10 @@ with DAG(
         task_id="on_ephemeral_cluster",
         databricks_conn_id=CONN_ID,
         run_name="hello on a job cluster",
+        # Deferrable: the wait (cluster start + run) happens in the triggerer, freeing the worker slot.
+        deferrable=True,
+        # How often to check the run (default 30 s); short runs deserve a shorter period.
+        polling_period_seconds=3,
         tasks=[
             {
                 "task_key": "hello",
@@ -89,6 +93,7 @@ with DAG(
     on_all_purpose_cluster = DatabricksSubmitRunOperator(
         task_id="on_all_purpose_cluster",
         databricks_conn_id=CONN_ID,
+        polling_period_seconds=3,
         json={
             "run_name": "hello on the all-purpose cluster",
             "tasks": [
