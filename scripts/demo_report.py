@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import requests
 from deltalake import DeltaTable
 
@@ -75,7 +76,7 @@ def show_table(table_dir: Path, windows: list[tuple[str, str]]) -> list[str]:
         f"version:  {table.version()}   rows: {len(frame)}   distinct order_id: {frame['order_id'].nunique()}"
     )
     print("\nschema:")
-    for field in table.schema().to_arrow():
+    for field in pa.schema(table.schema().to_arrow()):  # deltalake hands out arro3 types
         print(f"  {field.name:<14} {field.type}{'' if field.nullable else '  NOT NULL'}")
     print("\nrows per order_date:")
     print(frame.groupby("order_date").size().to_string())

@@ -88,8 +88,13 @@ class Emulator:
     log_file: Path
 
 
-def start_emulator(data_dir: Path, log_file: Path, extra_env: dict[str, str] | None = None) -> Emulator:
-    """Start `python -m airflow_dbx_provider.emulator` on a free port; wait for its "listening on" line."""
+def start_emulator(
+    data_dir: Path, log_file: Path, extra_env: dict[str, str] | None = None, time_scale: float = 0.2
+) -> Emulator:
+    """Start `python -m airflow_dbx_provider.emulator` on a free port; wait for its "listening on" line.
+
+    time_scale 0.2: a simulated 5 s cluster start takes 1 s, which keeps the demo short.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **(extra_env or {})}
     log = log_file.open("w")
