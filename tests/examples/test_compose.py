@@ -1,0 +1,111 @@
+"""docker-compose.yml without a Docker engine: schema, references between services, paths on disk."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+AIRFLOW_COMPONENTS = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+def test_matches_the_compose_spec() -> None:
+    exe = Path(sys.executable).with_name("check-jsonschema")
+    command = [str(exe)] if exe.exists() else [shutil.which("check-jsonschema") or "check-jsonschema"]
+    result = subprocess.run(
+        [*command, "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _dependencies(service: dict[str, Any]) -> list[str]:
+    depends = service.get("depends_on") or []
+    names = list(depends) if isinstance(depends, (list, dict)) else []
+    names += [link.split(":")[0] for link in service.get("links") or []]
+    return names
+
+
+def test_every_referenced_service_exists(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name, service in services.items():
+        for dependency in _dependencies(service):
+            assert dependency in services, f"{name} depends on unknown service {dependency}"
+
+
+def test_profiled_dependencies_are_optional(compose: dict[str, Any]) -> None:
+    """A default `up` must not need a service that only a profile starts."""
+    services = compose["services"]
+    for name, service in services.items():
+        if service.get("profiles"):
+            continue
+        depends = service.get("depends_on") or {}
+        for dependency in depends:
+            if services[dependency].get("profiles"):
+                assert isinstance(depends, dict) and depends[dependency].get("required") is False, (
+                    name,
+                    dependency,
+                )
+
+
+def test_mounted_paths_and_build_contexts_exist(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        build = service.get("build")
+        if build:
+            context = REPO / (build if isinstance(build, str) else build.get("context", "."))
+            assert context.is_dir(), f"{name}: build context {context} is missing"
+            if isinstance(build, dict) and build.get("dockerfile"):
+                assert (context / build["dockerfile"]).is_file(), f"{name}: Dockerfile missing"
+        for volume in service.get("volumes") or []:
+            source = volume.split(":")[0] if isinstance(volume, str) else volume.get("source", "")
+            if source.startswith((".", "/")):
+                assert (REPO / source).exists(), f"{name}: host path {source} is missing"
+            else:
+                assert source in (compose.get("volumes") or {}), (
+                    f"{name}: named volume {source} is not declared"
+                )
+
+
+def test_airflow_is_wired_to_the_emulator(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in AIRFLOW_COMPONENTS:
+        service = services[name]
+        assert service["depends_on"]["emulator"]["condition"] == "service_healthy", name
+        assert service["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully", name
+        assert "healthcheck" in service, name
+        conn = json.loads(service["environment"]["AIRFLOW_CONN_DATABRICKS_DEFAULT"])
+        # Not localhost, so it must be https with the emulator's certificate trusted.
+        assert conn["host"].startswith("https://emulator:")
+        assert conn["extra"]["ca_bundle"].startswith("/opt/airflow/emulator-certs/")
+    assert "--cert=/opt/airflow/emulator-certs/emulator-cert.pem" in services["emulator"]["command"]
+    assert services["airflow-worker"]["profiles"] == ["celery"]
+    assert services["redis"]["profiles"] == ["celery"]
+
+
+def test_dockerfile_installs_the_provider_on_airflow_3_3_2() -> None:
+    dockerfile = (REPO / "docker" / "Dockerfile").read_text()
+    assert "FROM apache/airflow:3.3.2" in dockerfile
+    assert "[emulator]" in dockerfile
+
+
+def test_emulator_certificate_names_the_compose_host(tmp_path: Path) -> None:
+    from cryptography import x509
+
+    subprocess.run([sys.executable, str(REPO / "docker" / "emulator_cert.py"), str(tmp_path)], check=True)
+    cert = x509.load_pem_x509_certificate((tmp_path / "emulator-cert.pem").read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {"emulator", "localhost"} <= set(names.get_values_for_type(x509.DNSName))
