@@ -62,7 +62,10 @@ def _session() -> requests.Session:
 
 
 def create_runs(url: str, count: int, threads: int) -> list[int]:
-    body = {"run_name": "bench", "tasks": [{"task_key": "q", "sql_task": {"warehouse_id": "w", "query": {"query_id": "1"}}}]}
+    body = {
+        "run_name": "bench",
+        "tasks": [{"task_key": "q", "sql_task": {"warehouse_id": "w", "query": {"query_id": "1"}}}],
+    }
     local = threading.local()
 
     def submit(_: int) -> int:
@@ -76,7 +79,13 @@ def create_runs(url: str, count: int, threads: int) -> list[int]:
         return list(pool.map(submit, range(count)))
 
 
-def measure(url: str, name: str, request: Callable[[requests.Session], requests.Response], threads: int, seconds: float) -> dict[str, float]:
+def measure(
+    url: str,
+    name: str,
+    request: Callable[[requests.Session], requests.Response],
+    threads: int,
+    seconds: float,
+) -> dict[str, float]:
     latencies: list[list[float]] = [[] for _ in range(threads)]
     errors = [0] * threads
     deadline = time.monotonic() + seconds
@@ -137,11 +146,15 @@ def main() -> None:
         finally:
             stop()
     mode = "in-process" if args.in_process else "subprocess"
-    print(f"emulator {mode}; {args.runs} runs created in {create_s:.1f}s ({args.runs / create_s:.0f}/s); active runs: {active}")
+    print(
+        f"emulator {mode}; {args.runs} runs created in {create_s:.1f}s ({args.runs / create_s:.0f}/s); active runs: {active}"
+    )
     print(f"{args.threads} client threads, keep-alive sessions, {args.seconds:.0f}s per endpoint")
     print(f"{'endpoint':<12}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     for name, row in results.items():
-        print(f"{name:<12}{row['requests']:>10.0f}{row['rps']:>10.0f}{row['p50_ms']:>10.2f}{row['p99_ms']:>10.2f}{row['errors']:>8.0f}")
+        print(
+            f"{name:<12}{row['requests']:>10.0f}{row['rps']:>10.0f}{row['p50_ms']:>10.2f}{row['p99_ms']:>10.2f}{row['errors']:>8.0f}"
+        )
 
 
 if __name__ == "__main__":

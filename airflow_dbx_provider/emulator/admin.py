@@ -22,7 +22,12 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from airflow_dbx_provider.emulator.errors import EmulatorError, endpoint_not_found, invalid_parameter, permission_denied
+from airflow_dbx_provider.emulator.errors import (
+    EmulatorError,
+    endpoint_not_found,
+    invalid_parameter,
+    permission_denied,
+)
 
 if TYPE_CHECKING:
     from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
@@ -139,7 +144,7 @@ def run_page(state: WorkspaceState, limit: int = 200) -> HTMLResponse:
             rows.append(
                 f'<tr id="run-{run["run_id"]}"><td>{run["run_id"]}</td><td>{run["job_id"]}</td>'
                 f"<td>{html.escape(str(run['run_name']))}</td><td>{run['run_type']}</td>"
-                f"<td>{st['life_cycle_state']}</td><td class=\"{result}\">{result}</td>"
+                f'<td>{st["life_cycle_state"]}</td><td class="{result}">{result}</td>'
                 f"<td>{html.escape(st.get('state_message', ''))}</td><td>{tasks}</td></tr>"
             )
     return HTMLResponse(_PAGE.format(ws=html.escape(state.config.workspace_id), rows="\n".join(rows)))

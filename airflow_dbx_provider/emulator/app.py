@@ -14,7 +14,12 @@ from starlette.routing import Route as StarletteRoute
 
 from airflow_dbx_provider.emulator import handlers  # noqa: F401  (registers every API route)
 from airflow_dbx_provider.emulator.admin import handle_admin, run_page
-from airflow_dbx_provider.emulator.errors import EmulatorError, bad_target, endpoint_not_found, malformed_request
+from airflow_dbx_provider.emulator.errors import (
+    EmulatorError,
+    bad_target,
+    endpoint_not_found,
+    malformed_request,
+)
 from airflow_dbx_provider.emulator.routing import ApiRequest, NoRoute, RawResponse, UploadedFile, match
 from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
 
@@ -82,7 +87,9 @@ def create_app(state: WorkspaceState) -> Starlette:
         state.counters.record(method, found.route.template, family, response.status_code)
         return response
 
-    app = Starlette(routes=[StarletteRoute("/{path:path}", dispatch, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])])
+    app = Starlette(
+        routes=[StarletteRoute("/{path:path}", dispatch, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])]
+    )
     app.state.workspace = state
     return app
 
@@ -101,7 +108,12 @@ def _to_response(result: Any) -> Response:
     if isinstance(result, Response):
         return result
     if isinstance(result, RawResponse):
-        return Response(result.content, status_code=result.status_code, media_type=result.media_type, headers=result.headers)
+        return Response(
+            result.content,
+            status_code=result.status_code,
+            media_type=result.media_type,
+            headers=result.headers,
+        )
     return JSONResponse(result if result is not None else {})
 
 
@@ -110,7 +122,9 @@ async def _read_params(request: Request) -> tuple[dict[str, Any], dict[str, Uplo
     params: dict[str, Any] = dict(request.query_params)
     files: dict[str, UploadedFile] = {}
     content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data") or content_type.startswith("application/x-www-form-urlencoded"):
+    if content_type.startswith("multipart/form-data") or content_type.startswith(
+        "application/x-www-form-urlencoded"
+    ):
         form = await request.form()
         for key, value in form.multi_items():
             if hasattr(value, "read"):
@@ -123,7 +137,9 @@ async def _read_params(request: Request) -> tuple[dict[str, Any], dict[str, Uplo
         try:
             parsed = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            raise malformed_request("Invalid JSON given in the body of the request - expected a map") from None
+            raise malformed_request(
+                "Invalid JSON given in the body of the request - expected a map"
+            ) from None
         if not isinstance(parsed, dict):
             raise malformed_request("Invalid JSON given in the body of the request - expected a map")
         params.update(parsed)
@@ -136,7 +152,12 @@ async def _identity_endpoint(request: Request, state: WorkspaceState) -> Respons
     path = request.url.path
     if path == "/.well-known/databricks-config" and request.method == "GET":
         return JSONResponse(
-            {"oidc_endpoint": f"{base}/oidc", "workspace_id": state.config.workspace_id, "cloud": "aws", "account_id": ""}
+            {
+                "oidc_endpoint": f"{base}/oidc",
+                "workspace_id": state.config.workspace_id,
+                "cloud": "aws",
+                "account_id": "",
+            }
         )
     if path == "/oidc/.well-known/oauth-authorization-server" and request.method == "GET":
         return JSONResponse(

@@ -52,27 +52,37 @@ def _rate(text: str) -> tuple[str, float]:
 def _fault(text: str) -> tuple[str, str, float]:
     parts = text.split(":")
     if len(parts) != 3 or parts[1] not in FAULT_KINDS:
-        raise argparse.ArgumentTypeError(f"expected FAMILY:KIND:PROB with KIND in {FAULT_KINDS}, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected FAMILY:KIND:PROB with KIND in {FAULT_KINDS}, got {text!r}"
+        )
     return parts[0], parts[1], float(parts[2])
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dbx-emulator", description="A local Databricks workspace emulator.")
+    parser = argparse.ArgumentParser(
+        prog="dbx-emulator", description="A local Databricks workspace emulator."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--data-dir", type=Path, help="state lives here (default: a temporary directory)")
     parser.add_argument("--token", default=DEFAULT_ADMIN_TOKEN, help="the admin's bearer token")
-    parser.add_argument("--tls", action="store_true", help="serve https with a generated self-signed certificate")
+    parser.add_argument(
+        "--tls", action="store_true", help="serve https with a generated self-signed certificate"
+    )
     parser.add_argument("--cert", type=Path, help="TLS certificate (PEM); implies --tls")
     parser.add_argument("--key", type=Path, help="TLS private key (PEM)")
     parser.add_argument("--time-scale", type=float, default=1.0, help="real seconds per simulated second")
     parser.add_argument("--workspace-dir", type=Path, help="a folder whose .py files appear as notebooks")
-    parser.add_argument("--principal", action="append", type=parse_principal, default=[], metavar="NAME:TOKEN[:ROLE[:SECRET]]")
+    parser.add_argument(
+        "--principal", action="append", type=parse_principal, default=[], metavar="NAME:TOKEN[:ROLE[:SECRET]]"
+    )
     parser.add_argument("--config", type=Path, help="JSON file with principals")
     parser.add_argument("--rate-limit", action="append", type=_rate, default=[], metavar="FAMILY=RPS")
     parser.add_argument("--no-rate-limits", action="store_true")
     parser.add_argument("--fault", action="append", type=_fault, default=[], metavar="FAMILY:KIND:PROB")
-    parser.add_argument("--strict-versions", action="store_true", help="404 Bad Target for undocumented versions")
+    parser.add_argument(
+        "--strict-versions", action="store_true", help="404 Bad Target for undocumented versions"
+    )
     parser.add_argument("--missing-run-status", type=int, default=400, choices=(400, 404))
     return parser
 

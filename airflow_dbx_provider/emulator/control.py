@@ -56,7 +56,9 @@ class Counters:
     def requests_to(self, template: str, method: str | None = None) -> int:
         with self._lock:
             return sum(
-                n for (m, t, _), n in self._requests.items() if t == template and (method is None or m == method)
+                n
+                for (m, t, _), n in self._requests.items()
+                if t == template and (method is None or m == method)
             )
 
     def snapshot(self) -> dict[str, Any]:
@@ -95,14 +97,18 @@ def _matches(target: str, method: str, template: str, family: str) -> bool:
         want_method, _, target = target.partition(" ")
         if want_method.upper() != method:
             return False
-    return template.strip("/") == target or template.strip("/").endswith("/" + target) or (
-        template.strip("/") == "jobs/" + target
+    return (
+        template.strip("/") == target
+        or template.strip("/").endswith("/" + target)
+        or (template.strip("/") == "jobs/" + target)
     )
 
 
 def _action(kind: str, slow_seconds: float) -> FaultAction:
     if kind == "500":
-        return FaultAction(EmulatorError("INTERNAL_ERROR", "Unexpected error occurred (injected fault).", 500), kind=kind)
+        return FaultAction(
+            EmulatorError("INTERNAL_ERROR", "Unexpected error occurred (injected fault).", 500), kind=kind
+        )
     if kind == "503":
         return FaultAction(
             EmulatorError(
@@ -117,7 +123,9 @@ def _action(kind: str, slow_seconds: float) -> FaultAction:
         return FaultAction(reset_connection=True, kind=kind)
     if kind == "slow":
         return FaultAction(delay_seconds=slow_seconds, kind=kind)
-    raise EmulatorError("INVALID_PARAMETER_VALUE", f"Unknown fault kind {kind!r}; use one of {FAULT_KINDS}", 400)
+    raise EmulatorError(
+        "INVALID_PARAMETER_VALUE", f"Unknown fault kind {kind!r}; use one of {FAULT_KINDS}", 400
+    )
 
 
 class FaultInjector:

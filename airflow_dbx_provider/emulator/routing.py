@@ -7,6 +7,7 @@ Each family module registers its handlers with `@route(...)`; the app looks them
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,7 +69,9 @@ class ApiRequest:
     def bool(self, name: str, default: bool = False) -> bool:
         return to_bool(self.params.get(name), default)
 
-    def str(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+    def str(
+        self, name: builtins.str, default: builtins.str | None = None, *, required: builtins.bool = False
+    ) -> builtins.str | None:
         value = self.require(name) if required else self.params.get(name)
         if value is None:
             return default
@@ -119,13 +122,17 @@ _ROUTES: list[Route] = []
 _VERSION_RE = re.compile(r"^/api/(?P<version>\d+\.\d+)(?P<rest>/.*)$")
 
 
-def route(method: str, template: str, *, family: str, versions: tuple[str, ...]) -> Callable[[Handler], Handler]:
+def route(
+    method: str, template: str, *, family: str, versions: tuple[str, ...]
+) -> Callable[[Handler], Handler]:
     """Register a handler for `/api/{version}{template}`; `{name}` segments become path params."""
 
     regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$"
 
     def register(handler: Handler) -> Handler:
-        _ROUTES.append(Route(method.upper(), re.compile(regex), handler, family, frozenset(versions), template))
+        _ROUTES.append(
+            Route(method.upper(), re.compile(regex), handler, family, frozenset(versions), template)
+        )
         return handler
 
     return register

@@ -63,7 +63,9 @@ def generate_self_signed_cert(directory: Path, host: str) -> tuple[Path, Path]:
     )
     directory.mkdir(parents=True, exist_ok=True)
     key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     key_path.chmod(0o600)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -146,11 +148,14 @@ class EmulatorServer:
             access_log=False,
             log_level="warning",
             timeout_keep_alive=30,
+            timeout_graceful_shutdown=1,
             backlog=2048,
             **ssl_args,
         )
         self._server = uvicorn.Server(uv_config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, name="dbx-emulator-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="dbx-emulator-http", daemon=True
+        )
         self._thread.start()
         self._stop_engine.clear()
         self._engine = threading.Thread(target=self._run_engine, name="dbx-emulator-engine", daemon=True)

@@ -46,7 +46,15 @@ class WorkspaceState:
         self.runs = RunsService(self)
 
     def services(self) -> list[object]:
-        return [self.permissions, self.workspace, self.dbfs, self.secrets, self.clusters, self.jobs, self.runs]
+        return [
+            self.permissions,
+            self.workspace,
+            self.dbfs,
+            self.secrets,
+            self.clusters,
+            self.jobs,
+            self.runs,
+        ]
 
     def tick(self) -> None:
         """Advance simulated work (cluster and run state machines); called by the engine thread.

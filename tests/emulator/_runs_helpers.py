@@ -40,7 +40,9 @@ class Api:
     def run(self, run_id: int, version: str = "2.2", **params: Any) -> dict[str, Any]:
         return self.get(f"/api/{version}/jobs/runs/get", run_id=run_id, **params)
 
-    def wait(self, run_id: int, until: Callable[[dict[str, Any]], bool] | None = None, timeout: float = 20) -> dict[str, Any]:
+    def wait(
+        self, run_id: int, until: Callable[[dict[str, Any]], bool] | None = None, timeout: float = 20
+    ) -> dict[str, Any]:
         """Poll runs/get until `until(run)` (default: terminal)."""
         check = until or (lambda run: run["state"]["life_cycle_state"] in TERMINAL)
         deadline = time.monotonic() + timeout
@@ -56,7 +58,12 @@ class Api:
         return self.get("/api/2.2/jobs/runs/get-output", run_id=task_run_id)
 
     def cluster(self) -> str:
-        body = {"cluster_name": "c", "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
+        body = {
+            "cluster_name": "c",
+            "spark_version": "15.4.x-scala2.12",
+            "node_type_id": "i3.xlarge",
+            "num_workers": 1,
+        }
         return str(self.post("/api/2.1/clusters/create", body)["cluster_id"])
 
 

@@ -28,7 +28,11 @@ def test_sdk_retries_through_a_503(sdk: WorkspaceClient, api: Api, dbx_emulator:
 def test_reset_drops_the_connection(api: Api) -> None:
     api.post("/_emulator/faults", {"target": "runs_read", "kind": "reset"})
     with pytest.raises(requests.ConnectionError):
-        requests.get(api.server.url + "/api/2.2/jobs/runs/list", headers={"Authorization": f"Bearer {api.server.admin_token}"}, timeout=10)
+        requests.get(
+            api.server.url + "/api/2.2/jobs/runs/list",
+            headers={"Authorization": f"Bearer {api.server.admin_token}"},
+            timeout=10,
+        )
     assert api.call("GET", "/api/2.2/jobs/runs/list").status_code == 200
 
 
@@ -74,7 +78,9 @@ def test_health_time_scale_and_oauth_expiry(api: Api) -> None:
 
 
 def test_run_page_lists_runs(api: Api) -> None:
-    job_id = api.post("/api/2.2/jobs/create", {"name": "<visible>", "tasks": [{"task_key": "t", "spark_jar_task": {}}]})["job_id"]
+    job_id = api.post(
+        "/api/2.2/jobs/create", {"name": "<visible>", "tasks": [{"task_key": "t", "spark_jar_task": {}}]}
+    )["job_id"]
     run_id = api.post("/api/2.2/jobs/run-now", {"job_id": job_id})["run_id"]
     url = api.run(run_id)["run_page_url"]
     page = requests.get(url, timeout=5)

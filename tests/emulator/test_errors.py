@@ -41,7 +41,9 @@ def test_error_bodies(
     headers = dict(kwargs.pop("headers", {}))
     if token is None:
         headers["Authorization"] = ""
-    response = api.call(method, path, token=None if token in (ADMIN, None) else token, headers=headers, **kwargs)
+    response = api.call(
+        method, path, token=None if token in (ADMIN, None) else token, headers=headers, **kwargs
+    )
     assert response.status_code == status, response.text
     assert response.json() == body
 
@@ -58,6 +60,9 @@ def test_missing_run_status_is_configurable(api: Api) -> None:
     try:
         response = api.call("GET", "/api/2.2/jobs/runs/get", params={"run_id": 5})
         assert response.status_code == 404
-        assert response.json() == {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Run 5 does not exist."}
+        assert response.json() == {
+            "error_code": "RESOURCE_DOES_NOT_EXIST",
+            "message": "Run 5 does not exist.",
+        }
     finally:
         state.config.missing_run_status = 400

@@ -33,7 +33,14 @@ def test_airflow_quirks_nulls_strings_and_get_body(api: Api) -> None:
 
 def test_update_reset_delete(api: Api) -> None:
     job_id = _create(api, tasks=[sim_task("a"), sim_task("b")], tags={"x": "1"})
-    api.post("/api/2.2/jobs/update", {"job_id": job_id, "new_settings": {"name": "renamed", "tasks": [sim_task("b", max_retries=1)]}, "fields_to_remove": ["tags"]})
+    api.post(
+        "/api/2.2/jobs/update",
+        {
+            "job_id": job_id,
+            "new_settings": {"name": "renamed", "tasks": [sim_task("b", max_retries=1)]},
+            "fields_to_remove": ["tags"],
+        },
+    )
     settings = api.get("/api/2.2/jobs/get", job_id=job_id)["settings"]
     assert settings["name"] == "renamed" and "tags" not in settings
     assert [(t["task_key"], t.get("max_retries")) for t in settings["tasks"]] == [("a", None), ("b", 1)]
@@ -42,14 +49,21 @@ def test_update_reset_delete(api: Api) -> None:
     api.post("/api/2.2/jobs/delete", {"job_id": job_id})
     missing = api.call("GET", "/api/2.2/jobs/get", params={"job_id": job_id})
     assert missing.status_code == 400
-    assert missing.json() == {"error_code": "INVALID_PARAMETER_VALUE", "message": f"Job {job_id} does not exist."}
+    assert missing.json() == {
+        "error_code": "INVALID_PARAMETER_VALUE",
+        "message": f"Job {job_id} does not exist.",
+    }
 
 
 def test_list_pages_with_tokens(api: Api) -> None:
     ids = [_create(api, name=f"job {i}", tasks=[sim_task("t")]) for i in range(25)]
     page = api.get("/api/2.2/jobs/list", limit=10, page_token="")
     assert [j["job_id"] for j in page["jobs"]] == ids[:10]
-    assert "tasks" not in page["jobs"][0]["settings"] and "has_more" not in page and "prev_page_token" not in page
+    assert (
+        "tasks" not in page["jobs"][0]["settings"]
+        and "has_more" not in page
+        and "prev_page_token" not in page
+    )
     seen = [j["job_id"] for j in page["jobs"]]
     while "next_page_token" in page:
         page = api.get("/api/2.2/jobs/list", limit=10, page_token=page["next_page_token"])

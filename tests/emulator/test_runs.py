@@ -34,7 +34,11 @@ def test_uncontended_run_starts_pending_then_succeeds(api: Api) -> None:
 
 def test_depends_on_orders_tasks(api: Api, notebook: Notebook) -> None:
     path = notebook("stamp", "import time\nprint(time.time())\n")
-    tasks = [task("c", path, depends_on=[{"task_key": "b"}]), task("b", path, depends_on=[{"task_key": "a"}]), task("a", path)]
+    tasks = [
+        task("c", path, depends_on=[{"task_key": "b"}]),
+        task("b", path, depends_on=[{"task_key": "a"}]),
+        task("a", path),
+    ]
     run = api.wait(_run_now(api, _job(api, tasks)))
     by_key = {t["task_key"]: t for t in run["tasks"]}
     assert by_key["a"]["end_time"] <= by_key["b"]["start_time"]
@@ -45,7 +49,9 @@ def test_depends_on_orders_tasks(api: Api, notebook: Notebook) -> None:
 def test_failing_notebook_gives_error_and_trace(api: Api, notebook: Notebook) -> None:
     path = notebook("bad", "def load():\n    raise ValueError('bad row')\nload()\n")
     after = notebook("after", "print('never')\n")
-    run = api.wait(_run_now(api, _job(api, [task("load", path), task("next", after, depends_on=[{"task_key": "load"}])])))
+    run = api.wait(
+        _run_now(api, _job(api, [task("load", path), task("next", after, depends_on=[{"task_key": "load"}])]))
+    )
     assert run["state"]["result_state"] == "FAILED"
     assert "ValueError: bad row" in run["state"]["state_message"]
     by_key = {t["task_key"]: t for t in run["tasks"]}
@@ -74,7 +80,9 @@ def test_run_if_all_done_runs_after_failure(api: Api, notebook: Notebook) -> Non
 
 def test_task_timeout(api: Api, notebook: Notebook) -> None:
     path = notebook("sleepy", "import time\ntime.sleep(30)\n")
-    run = api.wait(_run_now(api, _job(api, [task("t", path, timeout_seconds=20)])))  # 20 s x 0.02 = 0.4 s real
+    run = api.wait(
+        _run_now(api, _job(api, [task("t", path, timeout_seconds=20)]))
+    )  # 20 s x 0.02 = 0.4 s real
     assert run["tasks"][0]["state"]["result_state"] == "TIMEDOUT"
     assert run["state"]["result_state"] == "TIMEDOUT"
 
@@ -102,7 +110,9 @@ def test_waiting_for_retry_is_visible(api: Api, notebook: Notebook) -> None:
     assert run["state"]["life_cycle_state"] == "RUNNING"
 
 
-@pytest.mark.parametrize(("queue", "second_state"), [(True, "QUEUED"), (False, "SKIPPED")], ids=["queue-on", "queue-off"])
+@pytest.mark.parametrize(
+    ("queue", "second_state"), [(True, "QUEUED"), (False, "SKIPPED")], ids=["queue-on", "queue-off"]
+)
 def test_max_concurrent_runs(api: Api, queue: bool, second_state: str) -> None:
     job_id = _job(api, [sim_task("t")], queue={"enabled": queue})
     first, second = _run_now(api, job_id), _run_now(api, job_id)
@@ -128,7 +138,11 @@ def test_idempotency_token_returns_the_same_run(api: Api, dbx_emulator: Emulator
     job_id = _job(api, [sim_task("t")], max_concurrent_runs=5)
     first = _run_now(api, job_id, idempotency_token="tok-1")
     assert _run_now(api, job_id, idempotency_token="tok-1") == first
-    body = {"run_name": "s", "tasks": [sim_task("t", existing_cluster_id=api.cluster())], "idempotency_token": "tok-2"}
+    body = {
+        "run_name": "s",
+        "tasks": [sim_task("t", existing_cluster_id=api.cluster())],
+        "idempotency_token": "tok-2",
+    }
     submitted = api.post("/api/2.2/jobs/runs/submit", body)["run_id"]
     assert api.post("/api/2.2/jobs/runs/submit", body)["run_id"] == submitted
     assert dbx_emulator.counters()["runs_created"] == 2
@@ -137,7 +151,11 @@ def test_idempotency_token_returns_the_same_run(api: Api, dbx_emulator: Emulator
 def test_legacy_single_task_submit(api: Api, notebook: Notebook) -> None:
     path = notebook("legacy", "dbutils.notebook.exit(dbutils.widgets.get('x'))\n")
     name = "n" * 120
-    body = {"run_name": name, "existing_cluster_id": api.cluster(), "notebook_task": {"notebook_path": path, "base_parameters": {"x": "7"}}}
+    body = {
+        "run_name": name,
+        "existing_cluster_id": api.cluster(),
+        "notebook_task": {"notebook_path": path, "base_parameters": {"x": "7"}},
+    }
     run = api.wait(int(api.post("/api/2.2/jobs/runs/submit", body)["run_id"]))
     assert run["run_type"] == "SUBMIT_RUN" and run["run_name"] == name
     assert run["tasks"][0]["task_key"] == name[:100]
@@ -148,7 +166,9 @@ def test_job_cluster_created_and_terminated(api: Api, notebook: Notebook) -> Non
     path = notebook("jc", "print(1)\n")
     spec = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
     tasks = [task("t", path, job_cluster_key="main")]
-    run = api.wait(_run_now(api, _job(api, tasks, job_clusters=[{"job_cluster_key": "main", "new_cluster": spec}])))
+    run = api.wait(
+        _run_now(api, _job(api, tasks, job_clusters=[{"job_cluster_key": "main", "new_cluster": spec}]))
+    )
     assert run["state"]["result_state"] == "SUCCESS"
     cluster_id = run["tasks"][0]["cluster_instance"]["cluster_id"]
     cluster = api.get("/api/2.1/clusters/get", cluster_id=cluster_id)
@@ -193,20 +213,28 @@ def test_delete_active_run_refused(api: Api) -> None:
 def test_repair_reruns_failed_tasks(api: Api, notebook: Notebook, dbx_emulator: EmulatorServer) -> None:
     flag = dbx_emulator.state.data_dir / "repair-flag"  # type: ignore[union-attr]
     flag.unlink(missing_ok=True)
-    path = notebook("repairable", f"import os\nif not os.path.exists({str(flag)!r}):\n    raise RuntimeError('not yet')\n")
+    path = notebook(
+        "repairable", f"import os\nif not os.path.exists({str(flag)!r}):\n    raise RuntimeError('not yet')\n"
+    )
     ok = notebook("down", "print('ok')\n")
     run_id = _run_now(api, _job(api, [task("a", path), task("b", ok, depends_on=[{"task_key": "a"}])]))
     assert api.wait(run_id)["state"]["result_state"] == "FAILED"
     history = api.run(run_id, include_history="true")["repair_history"]
     assert [h["type"] for h in history] == ["ORIGINAL"]
     flag.write_text("1")
-    repair_id = api.post("/api/2.2/jobs/runs/repair", {"run_id": run_id, "rerun_all_failed_tasks": True})["repair_id"]
+    repair_id = api.post("/api/2.2/jobs/runs/repair", {"run_id": run_id, "rerun_all_failed_tasks": True})[
+        "repair_id"
+    ]
     run = api.wait(run_id)
     assert run["state"]["result_state"] == "SUCCESS"
     history = api.run(run_id, include_history=True)["repair_history"]
     assert [h["type"] for h in history] == ["ORIGINAL", "REPAIR"]
     assert history[1]["id"] == repair_id and history[0]["state"]["result_state"] == "FAILED"
-    stale = api.call("POST", "/api/2.2/jobs/runs/repair", json={"run_id": run_id, "rerun_tasks": ["a"], "latest_repair_id": 1})
+    stale = api.call(
+        "POST",
+        "/api/2.2/jobs/runs/repair",
+        json={"run_id": run_id, "rerun_tasks": ["a"], "latest_repair_id": 1},
+    )
     assert stale.status_code == 400
 
 
@@ -298,5 +326,8 @@ def test_permissions_guard_runs(api: Api) -> None:
     acl = {"access_control_list": [{"user_name": "dave@example.com", "permission_level": "CAN_MANAGE_RUN"}]}
     assert api.call("PATCH", f"/api/2.0/permissions/jobs/{job_id}", json=acl).status_code == 200
     run_id = api.post("/api/2.2/jobs/run-now", {"job_id": job_id}, token="dave-token")["run_id"]
-    assert api.call("POST", "/api/2.2/jobs/delete", token="dave-token", json={"job_id": job_id}).status_code == 403
+    assert (
+        api.call("POST", "/api/2.2/jobs/delete", token="dave-token", json={"job_id": job_id}).status_code
+        == 403
+    )
     api.post("/api/2.2/jobs/runs/cancel", {"run_id": run_id}, token="dave-token")

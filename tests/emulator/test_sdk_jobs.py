@@ -6,11 +6,10 @@ import base64
 import datetime
 from collections.abc import Callable
 
+import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import InvalidParameterValue, NotFound
 from databricks.sdk.service import jobs, workspace
-
-import pytest
 
 NOTEBOOK = """# Databricks notebook source
 name = dbutils.widgets.get("name")
@@ -56,7 +55,9 @@ def test_uploaded_notebook_runs(sdk: WorkspaceClient) -> None:
             jobs.SubmitTask(
                 task_key="t",
                 existing_cluster_id=_cluster(sdk),
-                notebook_task=jobs.NotebookTask(notebook_path="/Users/admin/up", base_parameters={"name": "up"}),
+                notebook_task=jobs.NotebookTask(
+                    notebook_path="/Users/admin/up", base_parameters={"name": "up"}
+                ),
             )
         ],
     ).result(timeout=datetime.timedelta(seconds=30))
@@ -64,13 +65,19 @@ def test_uploaded_notebook_runs(sdk: WorkspaceClient) -> None:
 
 
 def _cluster(sdk: WorkspaceClient) -> str:
-    return sdk.clusters.create(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1).cluster_id
+    return sdk.clusters.create(
+        spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1
+    ).cluster_id
 
 
 def test_submit_and_cancel(sdk: WorkspaceClient) -> None:
     waiter = sdk.jobs.submit(
         run_name="long",
-        tasks=[jobs.SubmitTask(task_key="t", existing_cluster_id=_cluster(sdk), spark_jar_task=jobs.SparkJarTask("Main"))],
+        tasks=[
+            jobs.SubmitTask(
+                task_key="t", existing_cluster_id=_cluster(sdk), spark_jar_task=jobs.SparkJarTask("Main")
+            )
+        ],
     )
     sdk.jobs.cancel_run(waiter.run_id).result(timeout=datetime.timedelta(seconds=30))
     run = sdk.jobs.get_run(waiter.run_id)

@@ -25,7 +25,9 @@ def test_cli_prints_one_line_and_stops_on_sigterm(tmp_path: Path) -> None:
         line = proc.stdout.readline().strip()
         assert line.startswith("listening on http://127.0.0.1:")
         url = line.removeprefix("listening on ")
-        me = requests.get(url + "/api/2.0/preview/scim/v2/Me", headers={"Authorization": "Bearer bob-token"}, timeout=5)
+        me = requests.get(
+            url + "/api/2.0/preview/scim/v2/Me", headers={"Authorization": "Bearer bob-token"}, timeout=5
+        )
         assert me.json()["userName"] == "bob@example.com"
         assert me.headers["X-Databricks-Org-Id"] == "1234567890123456"
         proc.send_signal(signal.SIGTERM)
@@ -52,13 +54,21 @@ def test_tls_self_signed(tmp_path: Path) -> None:
     with EmulatorServer(EmulatorConfig(data_dir=tmp_path, tls=True)) as server:
         assert server.url.startswith("https://127.0.0.1:")
         cert = str(server.config.cert_file)
-        response = requests.get(server.url + "/api/2.2/jobs/list", headers={"Authorization": f"Bearer {server.admin_token}"}, verify=cert, timeout=5)
+        response = requests.get(
+            server.url + "/api/2.2/jobs/list",
+            headers={"Authorization": f"Bearer {server.admin_token}"},
+            verify=cert,
+            timeout=5,
+        )
         assert response.status_code == 200
         assert server.state is not None and server.state.base_url == server.url
 
 
 def test_two_servers_on_port_zero(tmp_path: Path) -> None:
-    with EmulatorServer(EmulatorConfig(data_dir=tmp_path / "a")) as a, EmulatorServer(EmulatorConfig(data_dir=tmp_path / "b")) as b:
+    with (
+        EmulatorServer(EmulatorConfig(data_dir=tmp_path / "a")) as a,
+        EmulatorServer(EmulatorConfig(data_dir=tmp_path / "b")) as b,
+    ):
         assert a.port != b.port and a.port > 0
         assert requests.get(a.url + "/_emulator/health", timeout=5).ok
         assert requests.get(b.url + "/_emulator/health", timeout=5).ok

@@ -12,6 +12,7 @@ Standard library only: this module runs in the task subprocess.
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import os
 import shutil
@@ -35,7 +36,7 @@ class FileInfo(NamedTuple):
     path: str
     name: str
     size: int
-    modificationTime: int  # noqa: N815  (Databricks' spelling)
+    modificationTime: int
 
 
 class Widgets:
@@ -48,31 +49,31 @@ class Widgets:
             raise ValueError(f"InputWidgetNotDefined: No input widget named {name} is defined")
         return self._values[name]
 
-    def getArgument(self, name: str, defaultValue: str | None = None) -> str | None:  # noqa: N802,N803
+    def getArgument(self, name: str, defaultValue: str | None = None) -> str | None:
         return self._values.get(name, defaultValue)
 
-    def getAll(self) -> dict[str, str]:  # noqa: N802
+    def getAll(self) -> dict[str, str]:
         return dict(self._values)
 
     def _define(self, name: str, default: Any) -> None:
         self._values[name] = self._given.get(name, "" if default is None else str(default))
 
-    def text(self, name: str, defaultValue: str = "", label: str | None = None) -> None:  # noqa: N803
+    def text(self, name: str, defaultValue: str = "", label: str | None = None) -> None:
         self._define(name, defaultValue)
 
-    def dropdown(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:  # noqa: N803
+    def dropdown(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:
         self._define(name, defaultValue)
 
-    def combobox(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:  # noqa: N803
+    def combobox(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:
         self._define(name, defaultValue)
 
-    def multiselect(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:  # noqa: N803
+    def multiselect(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:
         self._define(name, defaultValue)
 
     def remove(self, name: str) -> None:
         self._values.pop(name, None)
 
-    def removeAll(self) -> None:  # noqa: N802
+    def removeAll(self) -> None:
         self._values.clear()
 
 
@@ -88,7 +89,9 @@ class Secrets:
     def _call(self, endpoint: str, params: dict[str, str]) -> dict[str, Any]:
         host = os.environ.get("DATABRICKS_HOST", "").rstrip("/")
         url = f"{host}/api/2.0/secrets/{endpoint}?{urllib.parse.urlencode(params)}"
-        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {os.environ.get('DATABRICKS_TOKEN', '')}"})
+        request = urllib.request.Request(
+            url, headers={"Authorization": f"Bearer {os.environ.get('DATABRICKS_TOKEN', '')}"}
+        )
         context = None
         if os.environ.get("DBX_EMULATOR_CA_BUNDLE"):
             context = ssl.create_default_context(cafile=os.environ["DBX_EMULATOR_CA_BUNDLE"])
@@ -100,9 +103,11 @@ class Secrets:
                 body = json.loads(err.read() or b"{}")
             except ValueError:
                 body = {}
-            raise RuntimeError(f"{body.get('error_code', err.code)}: {body.get('message', err.reason)}") from None
+            raise RuntimeError(
+                f"{body.get('error_code', err.code)}: {body.get('message', err.reason)}"
+            ) from None
 
-    def getBytes(self, scope: str, key: str) -> bytes:  # noqa: N802
+    def getBytes(self, scope: str, key: str) -> bytes:
         return base64.b64decode(self._call("get", {"scope": scope, "key": key}).get("value", ""))
 
     def get(self, scope: str, key: str) -> str:
@@ -111,7 +116,7 @@ class Secrets:
     def list(self, scope: str) -> list[Any]:
         return list(self._call("list", {"scope": scope}).get("secrets", []))
 
-    def listScopes(self) -> list[Any]:  # noqa: N802
+    def listScopes(self) -> builtins.list[Any]:
         return list(self._call("scopes/list", {}).get("scopes", []))
 
 
@@ -142,7 +147,9 @@ class Fs:
             stat = entry.stat()
             name = entry.name + ("/" if entry.is_dir() else "")
             full = (base.rstrip("/") + "/" + name) if local.is_dir() else base
-            result.append(FileInfo(full, name, 0 if entry.is_dir() else stat.st_size, int(stat.st_mtime * 1000)))
+            result.append(
+                FileInfo(full, name, 0 if entry.is_dir() else stat.st_size, int(stat.st_mtime * 1000))
+            )
         return result
 
     def _local_rel(self, local: Path) -> Path:
@@ -160,18 +167,18 @@ class Fs:
         local.write_text(contents)
         return True
 
-    def head(self, file: str, maxBytes: int = 65536) -> str:  # noqa: N803
+    def head(self, file: str, maxBytes: int = 65536) -> str:
         local = self._local(file)
         if not local.is_file():
             raise self._missing(file)
         with open(local, "rb") as handle:
             return handle.read(maxBytes).decode("utf-8", errors="replace")
 
-    def mkdirs(self, dir: str) -> bool:  # noqa: A002
+    def mkdirs(self, dir: str) -> bool:
         self._local(dir).mkdir(parents=True, exist_ok=True)
         return True
 
-    def rm(self, dir: str, recurse: bool = False) -> bool:  # noqa: A002
+    def rm(self, dir: str, recurse: bool = False) -> bool:
         local = self._local(dir)
         if not local.exists():
             return False

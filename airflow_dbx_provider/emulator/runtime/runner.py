@@ -66,7 +66,11 @@ def main(spec_path: str) -> int:
         else:
             if spec["kind"] == "spark_python_task":
                 sys.argv = spec["argv"]
-            namespace: dict[str, Any] = {"__name__": "__main__", "__file__": spec["filename"], "dbutils": dbutils}
+            namespace: dict[str, Any] = {
+                "__name__": "__main__",
+                "__file__": spec["filename"],
+                "dbutils": dbutils,
+            }
             exec(compile(spec["source"], spec["filename"], "exec"), namespace)
     except dbutils_module.NotebookExit as done:
         value = done.value

@@ -38,9 +38,23 @@ TASK_KINDS = (
 )
 COMPUTE_KEYS = ("existing_cluster_id", "new_cluster", "job_cluster_key", "environment_key")
 # Kinds that run on a warehouse, a pipeline or nothing at all: no cluster to name.
-NO_COMPUTE_KINDS = ("sql_task", "pipeline_task", "run_job_task", "condition_task", "for_each_task", "dashboard_task")
+NO_COMPUTE_KINDS = (
+    "sql_task",
+    "pipeline_task",
+    "run_job_task",
+    "condition_task",
+    "for_each_task",
+    "dashboard_task",
+)
 INT_TASK_FIELDS = ("timeout_seconds", "max_retries", "min_retry_interval_millis")
-RUN_IF_VALUES = ("ALL_SUCCESS", "AT_LEAST_ONE_SUCCESS", "NONE_FAILED", "ALL_DONE", "AT_LEAST_ONE_FAILED", "ALL_FAILED")
+RUN_IF_VALUES = (
+    "ALL_SUCCESS",
+    "AT_LEAST_ONE_SUCCESS",
+    "NONE_FAILED",
+    "ALL_DONE",
+    "AT_LEAST_ONE_FAILED",
+    "ALL_FAILED",
+)
 
 
 def drop_nulls(value: Any) -> Any:
@@ -96,17 +110,25 @@ def normalize_tasks(tasks: Any, *, submit: bool, job_cluster_keys: set[str]) -> 
             if name in task:
                 task[name] = to_int(task[name], name)
         if submit and kinds[0] not in NO_COMPUTE_KINDS and not any(k in task for k in COMPUTE_KEYS):
-            raise invalid_parameter("One of job_cluster_key, new_cluster, or existing_cluster_id must be specified.")
+            raise invalid_parameter(
+                "One of job_cluster_key, new_cluster, or existing_cluster_id must be specified."
+            )
         cluster_key = task.get("job_cluster_key")
         if cluster_key is not None and cluster_key not in job_cluster_keys:
-            raise invalid_parameter(f"Task {key} references the job cluster '{cluster_key}' which is not defined.")
+            raise invalid_parameter(
+                f"Task {key} references the job cluster '{cluster_key}' which is not defined."
+            )
         run_if = str(task.get("run_if", "ALL_SUCCESS")).upper()
         if run_if not in RUN_IF_VALUES:
             raise invalid_parameter(f"Invalid run_if value '{run_if}' for task {key}.")
         task["run_if"] = run_if
         depends = task.get("depends_on", [])
-        if not isinstance(depends, list) or not all(isinstance(d, dict) and d.get("task_key") for d in depends):
-            raise invalid_parameter(f"Invalid depends_on for task {key}: expected a list of {{task_key}} objects.")
+        if not isinstance(depends, list) or not all(
+            isinstance(d, dict) and d.get("task_key") for d in depends
+        ):
+            raise invalid_parameter(
+                f"Invalid depends_on for task {key}: expected a list of {{task_key}} objects."
+            )
         task["depends_on"] = [dict(d, task_key=str(d["task_key"])) for d in depends]
         result.append(task)
     for task in result:
@@ -130,7 +152,9 @@ def _check_acyclic(tasks: list[dict[str, Any]]) -> None:
             return
         if key in visiting:
             cycle = path[path.index(key) :] + [key]
-            raise invalid_parameter(f"Invalid dependency graph, cyclic dependency detected: {' -> '.join(cycle)}.")
+            raise invalid_parameter(
+                f"Invalid dependency graph, cyclic dependency detected: {' -> '.join(cycle)}."
+            )
         visiting.add(key)
         for upstream in graph[key]:
             visit(upstream, path + [key])
@@ -156,7 +180,9 @@ def normalize_settings(raw: dict[str, Any], version: str) -> dict[str, Any]:
         settings["queue"] = {"enabled": True}
     job_clusters = settings.get("job_clusters", [])
     cluster_keys = {str(c.get("job_cluster_key")) for c in job_clusters if isinstance(c, dict)}
-    settings["tasks"] = normalize_tasks(settings.get("tasks", []), submit=False, job_cluster_keys=cluster_keys)
+    settings["tasks"] = normalize_tasks(
+        settings.get("tasks", []), submit=False, job_cluster_keys=cluster_keys
+    )
     if not settings["tasks"]:
         settings.pop("tasks")
     return settings
@@ -198,7 +224,9 @@ class JobsService:
         job = {
             "job_id": job_id,
             "creator_user_name": principal.name,
-            "run_as_user_name": run_as.get("user_name") or run_as.get("service_principal_name") or principal.name,
+            "run_as_user_name": run_as.get("user_name")
+            or run_as.get("service_principal_name")
+            or principal.name,
             "created_time": self.state.clock.now_ms(),
             "settings": settings,
             "_version": version,
@@ -211,7 +239,9 @@ class JobsService:
         self.state.counters.incr("jobs_created")
         return job_id
 
-    def update(self, principal: Principal, job_id: int, new_settings: dict[str, Any], remove: list[str]) -> None:
+    def update(
+        self, principal: Principal, job_id: int, new_settings: dict[str, Any], remove: list[str]
+    ) -> None:
         job = self.check(principal, job_id, "CAN_MANAGE")
         merged = copy.deepcopy(job["settings"])
         new_settings = drop_nulls(new_settings)
@@ -245,7 +275,9 @@ class JobsService:
         self.state.permissions.on_job_deleted(job_id)
 
     # -- reads ---------------------------------------------------------------------------------
-    def get_json(self, principal: Principal, job_id: int, version: str, page_token: str | None) -> dict[str, Any]:
+    def get_json(
+        self, principal: Principal, job_id: int, version: str, page_token: str | None
+    ) -> dict[str, Any]:
         job = self.check(principal, job_id, "CAN_VIEW")
         result = _public(job)
         if version == "2.1":
@@ -292,7 +324,9 @@ class JobsService:
             jobs = [j for j in jobs if j["job_id"] > int(token["after"])]
         elif "before" in token:
             earlier = [j for j in jobs if j["job_id"] < int(token["before"])]
-            jobs = earlier[max(0, len(earlier) - limit) :] + [j for j in jobs if j["job_id"] >= int(token["before"])]
+            jobs = earlier[max(0, len(earlier) - limit) :] + [
+                j for j in jobs if j["job_id"] >= int(token["before"])
+            ]
         else:
             jobs = jobs[offset:]
         page, rest = jobs[:limit], jobs[limit:]

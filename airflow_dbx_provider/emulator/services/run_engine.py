@@ -70,7 +70,9 @@ class RunEngine:
         """Start, queue or skip a new run according to max_concurrent_runs and queueing."""
         limit = run["_max_concurrent"]
         if limit is not None:
-            active = sum(1 for r in self.runs.active.values() if r["job_id"] == run["job_id"] and rm.is_active(r))
+            active = sum(
+                1 for r in self.runs.active.values() if r["job_id"] == run["job_id"] and rm.is_active(r)
+            )
             if active >= limit:
                 if queue_enabled:
                     reason = f"Queued due to reaching maximum concurrent runs of {limit}."
@@ -232,7 +234,9 @@ class RunEngine:
                     start(cluster_id)
                     return True
                 if details.get("state") in ("TERMINATED", "ERROR") or now >= task["_cluster_wait_until"]:
-                    raise EmulatorError("INVALID_STATE", f"Cluster {cluster_id} did not start: {details.get('state')}.")
+                    raise EmulatorError(
+                        "INVALID_STATE", f"Cluster {cluster_id} did not start: {details.get('state')}."
+                    )
                 return False
         except EmulatorError as err:
             self._end_task(run, task, "FAILED", err.message, now, life="INTERNAL_ERROR", code="CLUSTER_ERROR")
@@ -300,9 +304,13 @@ class RunEngine:
         max_retries = int(task.get("max_retries", 0))
         used = task["attempt_number"] - task.get("_base_attempt", 0)
         if retry and life == "TERMINATED" and (max_retries == -1 or used < max_retries):
-            nxt = self.new_attempt(task, task["attempt_number"] + 1, task.get("_repair_id"), task.get("_base_attempt"))
+            nxt = self.new_attempt(
+                task, task["attempt_number"] + 1, task.get("_repair_id"), task.get("_base_attempt")
+            )
             nxt["_phase"] = "wait_retry"
-            nxt["_retry_at"] = now + int(self.state.clock.real_seconds(task.get("min_retry_interval_millis", 0) / 1000) * 1000)
+            nxt["_retry_at"] = now + int(
+                self.state.clock.real_seconds(task.get("min_retry_interval_millis", 0) / 1000) * 1000
+            )
             rm.set_state(nxt, "WAITING_FOR_RETRY", message=f"Waiting for retry after: {message}")
             run["tasks"].append(nxt)
             self.runs._task_index[nxt["run_id"]] = run["run_id"]
@@ -319,7 +327,9 @@ class RunEngine:
             task["_phase"] = "done"
             task["end_time"] = now if started else 0
 
-    def _outcome(self, run: dict[str, Any], latest: dict[str, dict[str, Any]]) -> tuple[str, str, str, str | None]:
+    def _outcome(
+        self, run: dict[str, Any], latest: dict[str, dict[str, Any]]
+    ) -> tuple[str, str, str, str | None]:
         tasks = list(latest.values())
         broken = [t for t in tasks if rm.life(t) == "INTERNAL_ERROR"]
         if broken:
@@ -367,14 +377,18 @@ class RunEngine:
     def cancel(self, run: dict[str, Any]) -> None:
         if rm.life(run) == rm.QUEUED:
             for task in run["tasks"]:
-                rm.set_state(task, "TERMINATED", "CANCELED", "Run cancelled.", user_cancelled_or_timedout=True)
+                rm.set_state(
+                    task, "TERMINATED", "CANCELED", "Run cancelled.", user_cancelled_or_timedout=True
+                )
                 task["_phase"] = "done"
             rm.set_state(run, "TERMINATED", "CANCELED", "Run cancelled.", code="USER_CANCELED",
                          user_cancelled_or_timedout=True)  # fmt: skip
             run["end_time"] = self._now()
             return
         run["_cancel"] = True
-        rm.set_state(run, "TERMINATING", message="Run cancellation requested.", user_cancelled_or_timedout=True)
+        rm.set_state(
+            run, "TERMINATING", message="Run cancellation requested.", user_cancelled_or_timedout=True
+        )
         run["_final"] = ("TERMINATED", "CANCELED", "Run cancelled.", "USER_CANCELED")
         self._stop_tasks(run, "CANCELED", "Run cancelled.", user=True)
         run.pop("_cancel", None)

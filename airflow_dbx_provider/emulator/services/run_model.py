@@ -78,7 +78,9 @@ def set_state(
         state["queue_reason"] = queue_reason
     status: dict[str, Any] = {"state": _STATUS_STATE[life_cycle_state]}
     if life_cycle_state in TERMINAL:
-        default_code, default_type = _TERMINATION.get(result_state or "FAILED", ("INTERNAL_ERROR", "INTERNAL_ERROR"))
+        default_code, default_type = _TERMINATION.get(
+            result_state or "FAILED", ("INTERNAL_ERROR", "INTERNAL_ERROR")
+        )
         if life_cycle_state == "INTERNAL_ERROR":
             default_code, default_type = "INTERNAL_ERROR", "INTERNAL_ERROR"
         status["termination_details"] = {

@@ -37,7 +37,14 @@ OVERRIDE_FIELDS = (
     "pipeline_params",
     "dbt_commands",
 )
-LEGACY_TOP_LEVEL = (*TASK_KINDS, "new_cluster", "existing_cluster_id", "libraries", "timeout_seconds", "max_retries")
+LEGACY_TOP_LEVEL = (
+    *TASK_KINDS,
+    "new_cluster",
+    "existing_cluster_id",
+    "libraries",
+    "timeout_seconds",
+    "max_retries",
+)
 
 
 class RunsService:
@@ -51,8 +58,12 @@ class RunsService:
         self._order: list[int] = []
         self._task_index: dict[int, int] = {}
         self._rebuild()
-        state.counters.register_gauge("active_runs", lambda: sum(1 for r in self.active.values() if rm.is_active(r)))
-        state.counters.register_gauge("queued_runs", lambda: sum(1 for r in self.active.values() if rm.life(r) == rm.QUEUED))
+        state.counters.register_gauge(
+            "active_runs", lambda: sum(1 for r in self.active.values() if rm.is_active(r))
+        )
+        state.counters.register_gauge(
+            "queued_runs", lambda: sum(1 for r in self.active.values() if rm.life(r) == rm.QUEUED)
+        )
 
     # -- bookkeeping ------------------------------------------------------------------------------
     def _rebuild(self) -> None:
@@ -107,7 +118,9 @@ class RunsService:
         return run
 
     # -- creation ---------------------------------------------------------------------------------
-    def run_now(self, principal: Principal, job_id: int, params: dict[str, Any], version: str) -> dict[str, Any]:
+    def run_now(
+        self, principal: Principal, job_id: int, params: dict[str, Any], version: str
+    ) -> dict[str, Any]:
         job = self.state.jobs.check(principal, job_id, "CAN_MANAGE_RUN")
         existing = self._idempotent(params.get("idempotency_token"))
         if existing is not None:
@@ -121,7 +134,9 @@ class RunsService:
                 task["depends_on"] = [d for d in task["depends_on"] if d["task_key"] in set(only)]
         overriding = {k: params[k] for k in OVERRIDE_FIELDS if params.get(k) is not None}
         job_parameters = self._resolve_job_parameters(settings, params.get("job_parameters") or {})
-        queue = params.get("queue") if isinstance(params.get("queue"), dict) else settings.get("queue") or {}
+        queue: dict[str, Any] = (
+            params["queue"] if isinstance(params.get("queue"), dict) else settings.get("queue") or {}
+        )
         run = self._create(
             principal,
             job_id=job_id,
@@ -164,7 +179,9 @@ class RunsService:
             run_type="SUBMIT_RUN",
             tasks=tasks,
             job_clusters=job_clusters,
-            timeout_seconds=to_int(body.get("timeout_seconds", 0), "timeout_seconds") if body.get("tasks") else 0,
+            timeout_seconds=to_int(body.get("timeout_seconds", 0), "timeout_seconds")
+            if body.get("tasks")
+            else 0,
             max_concurrent=None,  # only saved jobs have a concurrency limit
             queue_enabled=False,
             job_parameters=[],
@@ -190,7 +207,9 @@ class RunsService:
 
     @staticmethod
     def _resolve_job_parameters(settings: dict[str, Any], given: dict[str, Any]) -> list[dict[str, Any]]:
-        declared = {p["name"]: p for p in settings.get("parameters", []) if isinstance(p, dict) and "name" in p}
+        declared = {
+            p["name"]: p for p in settings.get("parameters", []) if isinstance(p, dict) and "name" in p
+        }
         unknown = sorted(set(given) - set(declared))
         if unknown and declared:
             raise invalid_parameter(f"Job parameter(s) {', '.join(unknown)} are not defined in the job.")

@@ -52,7 +52,9 @@ class TaskExecutor:
     def start(self, run: dict[str, Any], task: dict[str, Any]) -> None:
         kind = task_kind(task)
         if kind not in SUBPROCESS_KINDS:
-            task["_due_ms"] = self.state.clock.now_ms() + int(self.state.clock.real_seconds(SIMULATED_TASK_SECONDS) * 1000)
+            task["_due_ms"] = self.state.clock.now_ms() + int(
+                self.state.clock.real_seconds(SIMULATED_TASK_SECONDS) * 1000
+            )
             return
         task["_exec"] = "subprocess"
         try:
@@ -78,7 +80,7 @@ class TaskExecutor:
             env.pop(name, None)
         if self.state.config.tls and self.state.config.cert_file:
             env["REQUESTS_CA_BUNDLE"] = env["DBX_EMULATOR_CA_BUNDLE"] = str(self.state.config.cert_file)
-        log = open(workdir / "output.log", "wb")  # noqa: SIM115  (owned by the child)
+        log = open(workdir / "output.log", "wb")
         try:
             proc = subprocess.Popen(
                 [sys.executable, str(RUNNER), str(workdir / "spec.json")],
@@ -114,7 +116,9 @@ class TaskExecutor:
             widgets = {str(k): str(v) for k, v in (body.get("base_parameters") or {}).items()}
             widgets.update(job_params)
             widgets.update({str(k): str(v) for k, v in (overrides.get("notebook_params") or {}).items()})
-            spec.update(source=source, filename=path, widgets={k: _resolve(v, refs) for k, v in widgets.items()})
+            spec.update(
+                source=source, filename=path, widgets={k: _resolve(v, refs) for k, v in widgets.items()}
+            )
         elif kind == "spark_python_task":
             path = str(body.get("python_file", ""))
             spec.update(source=self._read_file(path), filename=path)
@@ -124,7 +128,9 @@ class TaskExecutor:
             spec.update(package_name=body.get("package_name", ""), entry_point=body.get("entry_point", ""))
             named = overrides.get("python_named_params") or body.get("named_parameters") or {}
             params = overrides.get("python_params") or body.get("parameters") or []
-            argv = [_resolve(str(p), refs) for p in params] + [f"--{k}={_resolve(str(v), refs)}" for k, v in named.items()]
+            argv = [_resolve(str(p), refs) for p in params] + [
+                f"--{k}={_resolve(str(v), refs)}" for k, v in named.items()
+            ]
             spec["argv"] = [str(body.get("package_name", ""))] + argv
         return spec
 
