@@ -112,6 +112,12 @@ def main() -> int:
     parser.add_argument("--n", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--poll", type=float, default=1.0, help="polling_period_seconds of both triggers")
     parser.add_argument("--time-scale", type=float, default=5.0, help="emulator time scale (5 -> ~25 s runs)")
+    parser.add_argument(
+        "--ours-rps",
+        type=float,
+        default=None,
+        help="requests_per_second of our connection (default: the hook's client-side limit, 30/s)",
+    )
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
     args = parser.parse_args()
 
@@ -119,9 +125,10 @@ def main() -> int:
     config = EmulatorConfig(port=0, data_dir=data_dir, time_scale=args.time_scale, rate_limit_enabled=False)
     with EmulatorServer(config) as server:
         host, port = server.url.removeprefix("http://").split(":")
-        os.environ["AIRFLOW_CONN_BENCH_OURS"] = json.dumps(
-            {"conn_type": "dbx", "host": server.url, "password": server.admin_token}
-        )
+        ours_conn: dict[str, Any] = {"conn_type": "dbx", "host": server.url, "password": server.admin_token}
+        if args.ours_rps:
+            ours_conn["extra"] = {"requests_per_second": args.ours_rps}
+        os.environ["AIRFLOW_CONN_BENCH_OURS"] = json.dumps(ours_conn)
         os.environ["AIRFLOW_CONN_BENCH_OFFICIAL"] = json.dumps(
             {
                 "conn_type": "databricks",
