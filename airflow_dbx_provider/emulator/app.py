@@ -21,6 +21,7 @@ from airflow_dbx_provider.emulator.errors import (
     malformed_request,
 )
 from airflow_dbx_provider.emulator.routing import ApiRequest, NoRoute, RawResponse, UploadedFile, match
+from airflow_dbx_provider.emulator.sample_source import handle_sample_source
 from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
 
 log = logging.getLogger("airflow_dbx_provider.emulator")
@@ -42,6 +43,8 @@ def create_app(state: WorkspaceState) -> Starlette:
             return await handle_admin(request, state)
         if path == "/" and method == "GET":
             return run_page(state)
+        if path.startswith("/sample-source/"):  # the example pipeline's fake external API
+            return await handle_sample_source(request, state)
         if path == "/.well-known/databricks-config" or path.startswith("/oidc/"):
             return await _identity_endpoint(request, state)
         try:
