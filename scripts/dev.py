@@ -166,9 +166,9 @@ def stop_process(
         process.wait(timeout=10)
 
 
-def airflow_env(airflow_home: Path, emulator_url: str) -> dict[str, str]:
-    """The environment every Airflow process of the demo and the UI shares."""
-    env = dict(os.environ)
+def airflow_env(airflow_home: Path, emulator_url: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every Airflow process of the demo and the UI shares (on top of `base`)."""
+    env = dict(os.environ if base is None else base)
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
         env.pop(proxy, None)  # everything here is on 127.0.0.1
     env.update(
@@ -295,6 +295,8 @@ def cmd_airflow_ui(args: argparse.Namespace) -> int:
     try:
         env = airflow_env(airflow_home, emulator.url)
         env["AIRFLOW__API__PORT"] = str(args.port)
+        # Task processes report to the api-server's execution API: it moves with the port.
+        env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{args.port}/execution/"
         log_path = ui_dir / "standalone.log"
         say(f"starting airflow standalone (log: {log_path.relative_to(REPO)})")
         with log_path.open("wb") as log:

@@ -1,0 +1,150 @@
+"""A real Airflow (`airflow standalone`: api-server, scheduler, dag-processor, triggerer) for slow tests.
+
+The emulator runs in this test process (so its server errors surface here); Airflow runs as
+subprocesses in their own session with their own AIRFLOW_HOME, stopped with SIGINT at the end.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / ".artifacts"
+
+
+def _load_dev_script() -> Any:
+    spec = importlib.util.spec_from_file_location("dev_script", REPO / "scripts" / "dev.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+dev = _load_dev_script()
+
+
+@dataclass
+class RealAirflow:
+    base_url: str
+    password: str
+    airflow_home: Path
+    emulator: Any
+
+    def api(
+        self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
+    ) -> Any:
+        request = urllib.request.Request(
+            f"{self.base_url}{path}",
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={
+                "Content-Type": "application/json",
+                **({"Authorization": f"Bearer {token}"} if token else {}),
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+
+    def token(self) -> str:
+        return self.api("POST", "/auth/token", {"username": "admin", "password": self.password})[
+            "access_token"
+        ]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def e2e_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from airflow_dbx_provider.emulator import EmulatorConfig, EmulatorServer
+    from tests.examples.conftest import _serve_sample_source_if_unwired
+
+    server = EmulatorServer(EmulatorConfig(data_dir=tmp_path_factory.mktemp("e2e-emulator"), time_scale=0.1))
+    with pytest.MonkeyPatch.context() as patch:
+        _serve_sample_source_if_unwired(patch)
+        server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def real_airflow(tmp_path_factory: pytest.TempPathFactory, e2e_emulator: Any) -> Iterator[RealAirflow]:
+    airflow_home = tmp_path_factory.mktemp("e2e-airflow")
+    port = _free_port()
+    # Start from a clean environment: the unit tests' AIRFLOW__* settings must not leak in.
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_HOME"))
+    }
+    env = dev.airflow_env(airflow_home, e2e_emulator.url, base=base)
+    env["AIRFLOW__API__PORT"] = str(port)
+    # Task processes report to the api-server's execution API: it moves with the port.
+    env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{port}/execution/"
+    env["AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL"] = "5"
+    env["AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL"] = "5"
+    log_path = airflow_home / "standalone.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(dev.VENV_BIN / "airflow"), "standalone"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        if not dev.wait_http(f"{base_url}/api/v2/monitor/health", timeout=240, process=process):
+            pytest.fail("airflow standalone did not become healthy:\n" + log_path.read_text()[-5000:])
+        yield RealAirflow(base_url, dev.read_admin_password(airflow_home), airflow_home, e2e_emulator)
+    finally:
+        dev.stop_process(process, "airflow standalone", signal.SIGINT)
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "e2e-standalone.log").write_bytes(log_path.read_bytes())
+
+
+def wait_for_dag(airflow: RealAirflow, token: str, dag_id: str, timeout: float = 120) -> None:
+    """The dag-processor parses the folder in the background: wait until the API knows the DAG."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            airflow.api("GET", f"/api/v2/dags/{dag_id}", token=token)
+            return
+        except urllib.error.HTTPError as err:
+            if err.code != 404:
+                raise
+        time.sleep(2)
+    pytest.fail(f"{dag_id} never appeared in the API")
+
+
+def wait_for_run(airflow: RealAirflow, token: str, dag_id: str, run_id: str, timeout: float = 300) -> str:
+    deadline = time.monotonic() + timeout
+    state = "queued"
+    while time.monotonic() < deadline:
+        state = airflow.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", token=token)["state"]
+        if state in ("success", "failed"):
+            return state
+        time.sleep(2)
+    return state
