@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     server = EmulatorServer(EmulatorConfig(tls=True, rate_limit_enabled=False))
     server.start()
     try:
-        cert = str(server.cert_file)
+        cert = str(server.config.cert_file)
         url = server.url
         token = server.admin_token
         ours = DatabricksHook.from_settings(host=url, token=token, ca_bundle=cert, requests_per_second=100_000)

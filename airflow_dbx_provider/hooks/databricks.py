@@ -187,6 +187,9 @@ class DatabricksHook(
                 headers=self._headers(req, authorization),
                 auth=req.basic_auth,
                 timeout=(settings.connect_timeout, settings.read_timeout),
+                # Per request, not only on the session: requests lets REQUESTS_CA_BUNDLE override
+                # Session.verify, which would silently drop the connection's ca_bundle.
+                verify=settings.verify,
                 allow_redirects=False,
             )
         except requests.exceptions.SSLError as exc:
