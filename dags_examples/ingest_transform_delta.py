@@ -127,8 +127,9 @@ with DAG(
             description="DBFS path of the Delta table the orders are merged into.",
         ),
         "source_url": Param(
-            os.environ.get("DBX_SAMPLE_SOURCE_URL", ""),
-            type="string",
+            # null (not "") keeps the field optional in the trigger form.
+            os.environ.get("DBX_SAMPLE_SOURCE_URL") or None,
+            type=["null", "string"],
             title="Orders API base URL",
             description="Base URL of the orders API (…/v1). Empty: the demo API served by the workspace "
             "itself at <workspace host>/sample-source/v1 (the emulator provides it).",
@@ -177,7 +178,7 @@ with DAG(
             "start_date": "{{ params.start_date }}",
             "end_date": "{{ params.end_date }}",
             "table_path": "{{ params.table_path }}",
-            "source_url": "{{ params.source_url }}",
+            "source_url": "{{ params.source_url or '' }}",
             "page_size": "{{ params.page_size }}",
         },
         deferrable=True,

@@ -33,6 +33,7 @@ def test_every_example_parses(example_dagbag: Any) -> None:
 def test_pipeline_params_make_a_trigger_form(example_dagbag: Any) -> None:
     params = example_dagbag.get_dag("ingest_transform_delta").params
     assert set(params) >= {"start_date", "end_date", "table_path", "source_url"}
+    assert params.get_param("source_url").schema["type"] == ["null", "string"]  # optional in the form
     for name in ("start_date", "end_date", "table_path"):
         param = params.get_param(name)
         assert param.description, name
