@@ -96,11 +96,16 @@ def get_provider_info() -> dict[str, Any]:
                     "max_retry_after_seconds": _number(
                         "Max Retry-After (s)", "Cap on a server-requested wait before retrying", 120
                     ),
-                    "requests_per_second": _number(
-                        "Requests per second",
-                        "Client-side limit shared by all tasks of a worker per workspace",
-                        30,
-                    ),
+                    "requests_per_second": {
+                        "label": "Max requests per second",
+                        "description": (
+                            "Optional cap on every endpoint family's client-side rate limit, shared by all"
+                            " tasks of a worker per workspace. Empty: per-family defaults (runs reads 100/s,"
+                            " runs/submit and run-now 35, jobs writes 20, DBFS 30, workspace 60, ...);"
+                            " on a 429 a family's rate halves, then recovers"
+                        ),
+                        "schema": {"type": ["number", "null"], "default": None},
+                    },
                     "api_version": _string(
                         "Jobs API version", "2.2 (default) or 2.1", default="2.2", enum=["2.2", "2.1"]
                     ),

@@ -15,7 +15,7 @@ from airflow_dbx_provider.exceptions import DatabricksConfigError, DatabricksCon
 from airflow_dbx_provider.hooks.api import ApiRequest, Endpoint, build_request
 from airflow_dbx_provider.hooks.auth import Auth, make_auth
 from airflow_dbx_provider.hooks.errors import parse_json, scrub, to_error
-from airflow_dbx_provider.hooks.rate_limit import TokenBucket, bucket_for
+from airflow_dbx_provider.hooks.rate_limit import TokenBucket, bucket_for, endpoint_family
 from airflow_dbx_provider.hooks.retry import retry_policy
 from airflow_dbx_provider.hooks.settings import SETTING_NAMES, DbxSettings, resolve_settings, with_overrides
 
@@ -43,14 +43,12 @@ class ClientCore:
         self._overrides = dict(overrides)
         self._settings: DbxSettings | None = None
         self._auth: Auth | None = None
-        self._bucket: TokenBucket | None = None
         if settings is not None:
             self._adopt(with_overrides(settings, self._overrides))
 
     def _adopt(self, settings: DbxSettings) -> DbxSettings:
         self._settings = settings
         self._auth = make_auth(settings)
-        self._bucket = bucket_for(settings.host, settings.requests_per_second)
         return settings
 
     def _settings_from_connection(self, conn: Any | None) -> DbxSettings:
@@ -70,6 +68,20 @@ class ClientCore:
             label=f"{req.method} {req.endpoint}",
         )
 
+    def _bucket(self, req: ApiRequest) -> TokenBucket | None:
+        """The process-wide token bucket of ``req``'s endpoint family on this workspace."""
+        settings = self._settings
+        if settings is None:
+            return None
+        return bucket_for(
+            settings.host, endpoint_family(req.method, req.endpoint), settings.requests_per_second
+        )
+
+    def _rate_limit_delay(self, req: ApiRequest) -> float:
+        """Take a token for ``req``; return the seconds the caller must sleep before sending it."""
+        bucket = self._bucket(req)
+        return bucket.reserve() if bucket is not None else 0.0
+
     def _headers(self, req: ApiRequest, authorization: str | None) -> dict[str, str]:
         headers = {"User-Agent": user_agent(self._transport_name), "Accept": "application/json"}
         if req.json_body is not None:
@@ -87,7 +99,7 @@ class ClientCore:
     # ---- response side ------------------------------------------------------------------------
     def _finish(self, req: ApiRequest, status: int, headers: Mapping[str, str], body: bytes) -> Any:
         """Parse a success body or raise the typed error; feeds the shared rate limiter."""
-        bucket = self._bucket
+        bucket = self._bucket(req)
         if status == 429 and bucket is not None:
             bucket.on_throttled()
         if 200 <= status < 300:

@@ -173,11 +173,9 @@ class DatabricksHook(
     def _send(
         self, settings: DbxSettings, req: ApiRequest, authorization: str | None
     ) -> tuple[int, Any, bytes]:
-        bucket = self._bucket
-        if bucket is not None:
-            delay = bucket.reserve()
-            if delay > 0:
-                self._sleep(delay)
+        delay = self._rate_limit_delay(req)
+        if delay > 0:
+            self._sleep(delay)
         try:
             resp = self.session.request(
                 req.method,

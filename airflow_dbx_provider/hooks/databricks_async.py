@@ -156,11 +156,9 @@ class DatabricksAsyncHook(ClientCore, BaseHook):
     async def _send(
         self, settings: DbxSettings, req: ApiRequest, authorization: str | None
     ) -> tuple[int, Any, bytes]:
-        bucket = self._bucket
-        if bucket is not None:
-            delay = bucket.reserve()
-            if delay > 0:
-                await self._sleep(delay)
+        delay = self._rate_limit_delay(req)
+        if delay > 0:
+            await self._sleep(delay)
         client = self._client_for(settings)
         try:
             resp = await client.request(

@@ -49,7 +49,6 @@ _NUMBERS: dict[str, float] = {
     "read_timeout": 60.0,
     "retry_deadline_seconds": 600.0,
     "max_retry_after_seconds": 120.0,
-    "requests_per_second": 30.0,
 }
 _HOSTNAME = re.compile(
     r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
@@ -84,7 +83,9 @@ class DbxSettings:
     read_timeout: float = 60.0
     retry_deadline_seconds: float = 600.0
     max_retry_after_seconds: float = 120.0
-    requests_per_second: float = 30.0
+    #: Optional ceiling on every endpoint family's client-side rate (None: the per-family
+    #: defaults of :data:`~airflow_dbx_provider.hooks.rate_limit.FAMILY_RATES`).
+    requests_per_second: float | None = None
     api_version: str = "2.2"
     source: str = "explicit settings"
 
@@ -246,6 +247,8 @@ def resolve_settings(
     for name, default in _NUMBERS.items():
         value = pick(name)
         numbers[name] = default if value is None else _as_positive(source, name, value)
+    rps = pick("requests_per_second")
+    requests_per_second = None if rps is None else _as_positive(source, "requests_per_second", rps)
 
     api_version = str(_first(pick("api_version"), "2.2")).strip()
     if api_version not in API_VERSIONS:
@@ -270,6 +273,7 @@ def resolve_settings(
         insecure_skip_verify=insecure,
         api_version=api_version,
         source=source,
+        requests_per_second=requests_per_second,
         **numbers,
     )
 

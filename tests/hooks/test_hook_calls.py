@@ -1,4 +1,4 @@
-"""OAuth, pagination, DBFS round trip, shared rate limiter, and secrets kept out of logs."""
+"""OAuth, pagination, DBFS round trip, and secrets kept out of logs (the limiter: test_rate_limit.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from hook_test_server import err, ok
 
 from airflow_dbx_provider.exceptions import DatabricksUnauthenticatedError
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
-from airflow_dbx_provider.hooks.rate_limit import TokenBucket
 
 KINDS = pytest.mark.parametrize("kind", ["sync", "async"])
 RUNS_GET = "/api/2.2/jobs/runs/get"
@@ -158,38 +157,6 @@ def test_dbfs_upload_download_round_trip(server, make_client):
     assert client.dbfs_download("/tmp/big.bin") == data
     reads = server.hits("/api/2.0/dbfs/read")
     assert len(reads) == 4 and all(int(r.query["length"]) == 1024 * 1024 for r in reads)
-
-
-def test_rate_limiter_shared_by_hooks_on_one_host_and_halves_on_429(server, make_client):
-    a = make_client("sync", host=server.url, requests_per_second=40)
-    b = make_client("sync", host=server.url + "/", requests_per_second=40)
-    c = make_client("async", host=server.url, requests_per_second=40)
-    a.get_run(1)
-    c.get_run(1)
-    assert a.hook._bucket is b.hook._bucket is c.hook._bucket
-    server.script(RUNS_GET, err(429, "REQUEST_LIMIT_EXCEEDED", "x", Retry_After="0"), ok({}))
-    b.get_run(1)
-    bucket = a.hook._bucket
-    assert 20.0 <= bucket.rate < 21.0  # halved, then one success of additive recovery
-    for _ in range(60):  # additive increase: +1% of the ceiling per success
-        a.get_run(1)
-    assert bucket.rate == 40.0
-
-
-def test_token_bucket_paces_and_floors():
-    now = [0.0]
-    bucket = TokenBucket(2, clock=lambda: now[0])
-    assert [bucket.reserve() for _ in range(4)] == [0.0, 0.0, 0.5, 1.0]
-    for _ in range(5):
-        bucket.on_throttled()
-    assert bucket.rate == 1.0
-
-
-def test_rate_limiter_makes_callers_wait(server, make_client, sleeps):
-    client = make_client("sync", host=server.url, requests_per_second=2)
-    for _ in range(4):
-        client.get_run(1)
-    assert len(sleeps) == 2 and all(0 < s <= 1.0 for s in sleeps)
 
 
 @KINDS
