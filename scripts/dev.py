@@ -150,20 +150,34 @@ def _drain_in_background(process: subprocess.Popen[str], sink: object) -> None:
 
 
 def stop_process(
-    process: subprocess.Popen[str] | subprocess.Popen[bytes], name: str, sig: int = signal.SIGTERM
+    process: subprocess.Popen[str] | subprocess.Popen[bytes],
+    name: str,
+    sig: int = signal.SIGTERM,
+    leader_only: bool = False,
+    timeout: float = 30,
 ) -> None:
-    """Signal the process group we started, then escalate to SIGKILL if it does not exit in time."""
+    """Signal the process (group) we started; escalate to SIGTERM, then SIGKILL, on the whole group.
+
+    `leader_only`: `airflow standalone` shuts its components down itself on SIGINT, and
+    signalling them all at once as well can leave it hanging.
+    """
     if process.poll() is not None:
         return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        say(f"{name} did not stop in 30s, killing it")
+    steps = [(sig, leader_only), (signal.SIGTERM, False), (signal.SIGKILL, False)]
+    for number, (step_signal, only_leader) in enumerate(steps):
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+            if only_leader:
+                os.kill(process.pid, step_signal)
+            else:
+                os.killpg(process.pid, step_signal)
+        try:
+            process.wait(timeout=timeout if number < len(steps) - 1 else 10)
+            break
+        except subprocess.TimeoutExpired:
+            say(f"{name} did not stop in {timeout:.0f}s, sending {signal.Signals(steps[number + 1][0]).name}")
+    # Components that outlived their parent still belong to the group.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def airflow_env(airflow_home: Path, emulator_url: str, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -329,7 +343,7 @@ def cmd_airflow_ui(args: argparse.Namespace) -> int:
         return 0
     finally:
         if standalone is not None:
-            stop_process(standalone, "airflow standalone", signal.SIGINT)
+            stop_process(standalone, "airflow standalone", signal.SIGINT, leader_only=True)
         stop_process(emulator.process, "emulator")
 
 
@@ -370,6 +384,21 @@ def _no_traceback_on_ctrl_c() -> Iterator[None]:
         raise SystemExit(130) from None
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _install_signal_handlers() -> None:
+    """Ctrl-C and SIGTERM both mean "stop what you started, then exit".
+
+    A Python-level handler also matters for children: an *ignored* SIGINT (as in a background
+    job of a script) would be inherited by `airflow standalone`, which then could not be stopped
+    with SIGINT; a handled one is reset to the default on exec.
+    """
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/dev.py", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -378,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     ui = sub.add_parser("airflow-ui", help="airflow standalone + emulator + example DAGs, until Ctrl-C")
     ui.add_argument("--port", type=int, default=8080)
     args, rest = parser.parse_known_args(argv)
+    _install_signal_handlers()
     with _no_traceback_on_ctrl_c():
         if args.command == "test":
             return cmd_test(args, rest)

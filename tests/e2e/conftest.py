@@ -120,7 +120,7 @@ def real_airflow(tmp_path_factory: pytest.TempPathFactory, e2e_emulator: Any) ->
             pytest.fail("airflow standalone did not become healthy:\n" + log_path.read_text()[-5000:])
         yield RealAirflow(base_url, dev.read_admin_password(airflow_home), airflow_home, e2e_emulator)
     finally:
-        dev.stop_process(process, "airflow standalone", signal.SIGINT)
+        dev.stop_process(process, "airflow standalone", signal.SIGINT, leader_only=True)
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / "e2e-standalone.log").write_bytes(log_path.read_bytes())
 
