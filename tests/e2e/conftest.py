@@ -76,12 +76,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def e2e_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from airflow_dbx_provider.emulator import EmulatorConfig, EmulatorServer
-    from tests.examples.conftest import _serve_sample_source_if_unwired
 
     server = EmulatorServer(EmulatorConfig(data_dir=tmp_path_factory.mktemp("e2e-emulator"), time_scale=0.1))
-    with pytest.MonkeyPatch.context() as patch:
-        _serve_sample_source_if_unwired(patch)
-        server.start()
+    server.start()
     try:
         yield server
     finally:

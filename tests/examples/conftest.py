@@ -43,9 +43,7 @@ def examples_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[obj
         )
     }
     server = EmulatorServer(EmulatorConfig(data_dir=tmp_path_factory.mktemp("emulator"), time_scale=0.1))
-    with pytest.MonkeyPatch.context() as patch:
-        _serve_sample_source_if_unwired(patch)
-        server.start()
+    server.start()
     os.environ["DBX_SAMPLE_SOURCE_THROTTLE_EVERY"] = "3"
     os.environ["DBX_SAMPLE_SOURCE_RETRY_AFTER"] = "0"
     os.environ["AIRFLOW_CONN_DATABRICKS_DEFAULT"] = json.dumps(
@@ -67,32 +65,3 @@ def example_dagbag(airflow_db: None) -> object:
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(DAGS_FOLDER))
-
-
-def _serve_sample_source_if_unwired(patch: pytest.MonkeyPatch) -> None:
-    """Route /sample-source/ to the sample API until app.py does it itself."""
-    import inspect
-
-    from airflow_dbx_provider.emulator import app as app_module
-    from airflow_dbx_provider.emulator import server as server_module
-    from airflow_dbx_provider.emulator.sample_source import handle_sample_source
-
-    if "sample_source" in inspect.getsource(app_module):
-        return
-    original = server_module.create_app
-
-    def create_app(state: object) -> object:
-        from starlette.requests import Request
-
-        inner = original(state)
-
-        async def app(scope: dict, receive: object, send: object) -> None:
-            if scope["type"] == "http" and scope["path"].startswith("/sample-source/"):
-                response = await handle_sample_source(Request(scope, receive), state)
-                await response(scope, receive, send)
-                return
-            await inner(scope, receive, send)
-
-        return app
-
-    patch.setattr(server_module, "create_app", create_app)
