@@ -56,7 +56,8 @@ class RunStatePoller:
 
     :param client_factory: builds the async client on first use (closed when the last waiter leaves).
     :param max_failed_cycles: consecutive failed list cycles before every waiter gets the error.
-    :param get_concurrency: parallel ``runs/get`` calls for runs that left the active list.
+    :param get_concurrency: parallel ``runs/get`` calls for runs that left the active list, and
+        parallel per-job listings.
     """
 
     def __init__(
@@ -183,13 +184,17 @@ class RunStatePoller:
         )
         if use_per_job:
             self._cycles_since_global += 1
-            found: dict[int, dict[str, Any]] = {}
-            for job_id in sorted(j for j in jobs if j is not None):
-                found.update(await self._list_pages(job_id=job_id))
-            return found
+            limit = asyncio.Semaphore(self.get_concurrency)
+
+            async def list_job(job_id: int) -> dict[int, dict[str, Any]]:
+                async with limit:
+                    return await self._list_pages(job_id=job_id)
+
+            # one page chain per job, side by side: the cycle lasts as long as the longest chain
+            listed = await asyncio.gather(*(list_job(j) for j in sorted(j for j in jobs if j is not None)))
+            return {run_id: run for found in listed for run_id, run in found.items()}
         self._cycles_since_global = 0
-        found = await self._list_pages(job_id=None, stop_when_seen=watched)
-        return found
+        return await self._list_pages(job_id=None, stop_when_seen=watched)
 
     async def _list_pages(
         self, *, job_id: int | None, stop_when_seen: set[int] | None = None

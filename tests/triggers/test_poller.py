@@ -119,3 +119,41 @@ def test_two_waiters_on_one_run_share_calls() -> None:
 
     client, a, b = asyncio.run(scenario())
     assert a == b and client.calls["get"] == 1
+
+
+class SlowListClient(FakeRunsClient):
+    """Each list call takes ``delay`` seconds; records how many were in flight at once."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.in_flight = 0
+        self.peak_job_lists = 0
+
+    async def list_runs_page(self, *, job_id=None, **kwargs):
+        self.in_flight += 1
+        if job_id is not None:
+            self.peak_job_lists = max(self.peak_job_lists, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+            return await super().list_runs_page(job_id=job_id, **kwargs)
+        finally:
+            self.in_flight -= 1
+
+
+def test_per_job_listings_run_side_by_side() -> None:
+    async def scenario() -> tuple[SlowListClient, int]:
+        client = SlowListClient(delay=0.01)
+        for job_id in (7, 8, 9):
+            client.add(job_id, job_id=job_id, ends_in=0.3)
+        for run_id in range(10, 210):  # 200 active runs of other jobs: per job is cheaper
+            client.add(run_id, job_id=1000 + run_id, ends_in=10)
+        poller = _poller(client)
+        await _watch_all(poller, [7, 8, 9], {7: 7, 8: 8, 9: 9})
+        return client, poller.calls["cycles"]
+
+    client, cycles = asyncio.run(scenario())
+    assert client.calls["list_all"] <= 9  # the global list, measured once
+    assert client.peak_job_lists == 3  # the three jobs' listings overlap
+    assert 3 <= client.calls["list_job"] <= 3 * (cycles - 1)  # still one request per job per cycle
+    assert client.calls["get"] == 3
