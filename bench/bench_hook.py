@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         cert = str(server.config.cert_file)
         url = server.url
         token = server.admin_token
-        ours = DatabricksHook.from_settings(host=url, token=token, ca_bundle=cert, requests_per_second=100_000)
+        ours = DatabricksHook.from_settings(
+            host=url, token=token, ca_bundle=cert, requests_per_second=100_000
+        )
         run_id = ours.submit_run(
             {
                 "run_name": "bench",
@@ -66,7 +68,12 @@ def main(argv: list[str] | None = None) -> int:
                     {
                         "task_key": "jar",
                         "existing_cluster_id": ours.create_cluster(
-                            {"cluster_name": "bench", "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
+                            {
+                                "cluster_name": "bench",
+                                "spark_version": "15.4.x-scala2.12",
+                                "node_type_id": "i3.xlarge",
+                                "num_workers": 1,
+                            }
                         ),
                         "spark_jar_task": {"main_class_name": "Bench"},
                     }
@@ -77,7 +84,13 @@ def main(argv: list[str] | None = None) -> int:
         # The official hook reads an Airflow connection; requests honours REQUESTS_CA_BUNDLE.
         parts = urlsplit(url)
         os.environ["AIRFLOW_CONN_BENCH_OFFICIAL"] = json.dumps(
-            {"conn_type": "databricks", "host": parts.hostname, "port": parts.port, "schema": "https", "password": token}
+            {
+                "conn_type": "databricks",
+                "host": parts.hostname,
+                "port": parts.port,
+                "schema": "https",
+                "password": token,
+            }
         )
         os.environ["REQUESTS_CA_BUNDLE"] = cert
         official = OfficialHook(databricks_conn_id="bench_official")

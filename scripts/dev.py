@@ -291,9 +291,35 @@ def _tail(path: Path, lines: int = 40) -> None:
 # --------------------------------------------------------------------------- test
 
 
+def ensure_browser() -> None:
+    """Debian's Chromium and ChromeDriver for the UI test, installed when we may (root + apt-get)."""
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("apt-get"):
+        say("chromium/chromedriver missing and not root: the browser test will be skipped")
+        return
+    say("installing Debian's chromium and chromium-driver for the browser test")
+    quiet = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if run(["apt-get", "update", "-qq"], env=quiet, check=False) == 0:
+        run(["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], env=quiet, check=False)
+
+
 def cmd_test(args: argparse.Namespace, pytest_args: list[str]) -> int:
+    """Lint (ruff), type-check (mypy) and the whole pytest suite; any failure fails the command."""
     ensure_venv()
-    return run([str(PYTHON), "-m", "pytest", *pytest_args], check=False)
+    ensure_browser()
+    bin_dir = str(VENV_BIN)
+    checks = [
+        [f"{bin_dir}/ruff", "check", "."],
+        [f"{bin_dir}/ruff", "format", "--check", "."],
+        [f"{bin_dir}/mypy", "airflow_dbx_provider"],
+    ]
+    failed = [" ".join(cmd[:2]) for cmd in checks if run(cmd, check=False) != 0]
+    code = run([str(PYTHON), "-m", "pytest", *pytest_args], check=False)
+    if failed:
+        say(f"failed: {', '.join(failed)}")
+        return 1
+    return code
 
 
 # --------------------------------------------------------------------------- airflow-ui

@@ -81,13 +81,24 @@ class Authenticator:
                 client_id = client_secret = None
         if form.get("grant_type") != "client_credentials":
             raise EmulatorError(
-                "unsupported_grant_type", "Only client_credentials is supported.", 400,
-                body={"error": "unsupported_grant_type", "error_description": "Only client_credentials is supported."},
+                "unsupported_grant_type",
+                "Only client_credentials is supported.",
+                400,
+                body={
+                    "error": "unsupported_grant_type",
+                    "error_description": "Only client_credentials is supported.",
+                },
             )
         spec = self._specs.get(client_id or "")
-        if spec is None or not spec.client_secret or not secrets.compare_digest(spec.client_secret, client_secret or ""):
+        if (
+            spec is None
+            or not spec.client_secret
+            or not secrets.compare_digest(spec.client_secret, client_secret or "")
+        ):
             raise EmulatorError(
-                "invalid_client", "Client authentication failed.", 401,
+                "invalid_client",
+                "Client authentication failed.",
+                401,
                 body={"error": "invalid_client", "error_description": "Client authentication failed."},
             )
         token = "dbxemu-oauth-" + secrets.token_hex(16)

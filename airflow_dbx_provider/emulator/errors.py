@@ -76,7 +76,9 @@ def unauthenticated() -> EmulatorError:
 
 
 def invalid_token() -> EmulatorError:
-    return EmulatorError(403, "Invalid access token.", 403, headers={"X-Databricks-Reason-Phrase": "Invalid access token."})
+    return EmulatorError(
+        403, "Invalid access token.", 403, headers={"X-Databricks-Reason-Phrase": "Invalid access token."}
+    )
 
 
 def rate_limited(retry_after: int, family: str) -> EmulatorError:
