@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TOKEN
 from hook_test_server import err, ok
 
 from airflow_dbx_provider.hooks.api import EP
@@ -52,7 +51,7 @@ def test_defaults_are_the_family_rates_and_the_setting_is_a_ceiling():
     host = "https://x.example.com"
     assert (
         resolve_settings(
-            conn_id=None, conn=None, overrides={"host": host, "token": TOKEN}, env={}
+            conn_id=None, conn=None, overrides={"host": host, "token": "dapi-x"}, env={}
         ).requests_per_second
         is None
     )
