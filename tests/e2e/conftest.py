@@ -61,6 +61,22 @@ class RealAirflow:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read() or b"null")
 
+    def task_logs(self, dag_id: str, run_id: str) -> str:
+        """Every task log of one DAG run (for an assertion message when the run did not succeed)."""
+        folder = self.airflow_home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+        parts = []
+        for path in sorted(folder.rglob("*.log*")):
+            events = []
+            for line in path.read_text(errors="replace").splitlines():
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    events.append(line)
+                    continue
+                events.append(f"{record.get('level', '')} {record.get('event', '')}")
+            parts.append(f"--- {path.relative_to(folder)}\n" + "\n".join(events[-40:]))
+        return "\n".join(parts)
+
     def token(self) -> str:
         return self.api("POST", "/auth/token", {"username": "admin", "password": self.password})[
             "access_token"

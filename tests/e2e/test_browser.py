@@ -112,7 +112,9 @@ def test_trigger_from_the_ui_with_a_changed_param(real_airflow: RealAirflow, bro
         time.sleep(1)
     assert len(new) == 1, "the form did not create a run"
     assert new[0]["conf"]["table_path"] == table
-    assert wait_for_run(real_airflow, token, DAG_ID, new[0]["dag_run_id"]) == "success"
+    run_id = new[0]["dag_run_id"]
+    state = wait_for_run(real_airflow, token, DAG_ID, run_id)
+    assert state == "success", real_airflow.task_logs(DAG_ID, run_id)
 
     browser.get(f"{real_airflow.base_url}/dags/{DAG_ID}/runs/{new[0]['dag_run_id']}")
     browser.find_element(By.XPATH, "//*[contains(translate(text(), 'SUCES', 'suces'), 'success')]")

@@ -30,7 +30,8 @@ def test_trigger_pipeline_through_the_rest_api(real_airflow: RealAirflow) -> Non
     instances = real_airflow.api(
         "GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(dag_run['dag_run_id'])}/taskInstances", token=token
     )["task_instances"]
-    assert state == "success", {ti["task_id"]: ti["state"] for ti in instances}
+    states = {ti["task_id"]: ti["state"] for ti in instances}
+    assert state == "success", f"{states}\n{real_airflow.task_logs(DAG_ID, dag_run['dag_run_id'])}"
 
     local = Path(real_airflow.emulator.state.data_dir) / "dbfs" / table.removeprefix("dbfs:/")
     frame = DeltaTable(str(local)).to_pandas()

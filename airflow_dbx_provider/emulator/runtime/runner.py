@@ -97,4 +97,8 @@ def main(spec_path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    exit_code = main(sys.argv[1])
+    # The outcome is on disk and the streams are flushed: skip interpreter finalisation. Native
+    # thread pools (deltalake's runtime, arrow) can abort the process while Python tears down
+    # ("terminate called without an active exception", exit -6), failing a task that succeeded.
+    os._exit(exit_code)
