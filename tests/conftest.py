@@ -14,6 +14,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["tests.airflow_workspace"]
+
 # Everything here talks to 127.0.0.1 only; a proxy from the environment would swallow it.
 for _name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
     os.environ.pop(_name, None)

@@ -1,5 +1,8 @@
-"""Operator tests: the live emulator from the package's pytest plugin, reset per test, as the
-``databricks_default`` connection of a real (temporary) Airflow."""
+"""Fixtures shared by the operator, sensor and trigger tests (registered in tests/conftest.py).
+
+The live emulator from the package's pytest plugin, reset per test, as the ``databricks_default``
+connection of a real (temporary) Airflow.
+"""
 
 from __future__ import annotations
 
