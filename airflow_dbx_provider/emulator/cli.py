@@ -71,6 +71,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--cert", type=Path, help="TLS certificate (PEM); implies --tls")
     parser.add_argument("--key", type=Path, help="TLS private key (PEM)")
+    parser.add_argument(
+        "--tls-dir",
+        type=Path,
+        help="where --tls writes its certificate (default: DATA_DIR/tls); kept if present",
+    )
+    parser.add_argument(
+        "--tls-hostname",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="extra name the certificate is valid for",
+    )
+    parser.add_argument(
+        "--public-url", help="how clients reach this workspace (run page URLs, notebooks' DATABRICKS_HOST)"
+    )
     parser.add_argument("--time-scale", type=float, default=1.0, help="real seconds per simulated second")
     parser.add_argument("--workspace-dir", type=Path, help="a folder whose .py files appear as notebooks")
     parser.add_argument(
@@ -96,6 +111,9 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         tls=args.tls or args.cert is not None,
         cert_file=args.cert,
         key_file=args.key,
+        tls_dir=args.tls_dir,
+        tls_hostnames=args.tls_hostname,
+        public_url=args.public_url,
         time_scale=args.time_scale,
         workspace_dir=args.workspace_dir,
         rate_limit_enabled=not args.no_rate_limits,

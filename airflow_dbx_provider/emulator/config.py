@@ -47,6 +47,11 @@ class EmulatorConfig:
     tls: bool = False
     cert_file: Path | None = None
     key_file: Path | None = None
+    tls_dir: Path | None = None  # where --tls writes its certificate (default: <data_dir>/tls)
+    tls_hostnames: list[str] = field(default_factory=list)  # extra names the certificate is valid for
+    # How clients (and notebook subprocesses) reach this workspace, when not the bind address,
+    # e.g. https://emulator:8000 in docker compose. Used in run_page_url and DATABRICKS_HOST.
+    public_url: str | None = None
     time_scale: float = 1.0
     rate_limits: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
     rate_limit_enabled: bool = True

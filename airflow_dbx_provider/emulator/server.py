@@ -15,6 +15,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -30,8 +31,14 @@ log = logging.getLogger("airflow_dbx_provider.emulator")
 TICK_SECONDS = 0.02
 
 
-def generate_self_signed_cert(directory: Path, host: str) -> tuple[Path, Path]:
-    """A throwaway certificate for `--tls` (cryptography, no openssl CLI); valid for host and localhost."""
+def generate_self_signed_cert(
+    directory: Path, host: str, extra_names: Sequence[str] = ()
+) -> tuple[Path, Path]:
+    """A throwaway certificate for `--tls` (cryptography, no openssl CLI).
+
+    Valid for the bind host, localhost, 127.0.0.1 and `extra_names` (e.g. a compose service name).
+    An existing certificate in `directory` is kept, so clients that trust it keep working.
+    """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -43,7 +50,9 @@ def generate_self_signed_cert(directory: Path, host: str) -> tuple[Path, Path]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dbx-emulator")])
     alt_names: list[x509.GeneralName] = [x509.DNSName("localhost")]
-    for candidate in {host, "127.0.0.1"}:
+    for candidate in dict.fromkeys([host, "127.0.0.1", *extra_names]):
+        if candidate == "localhost":
+            continue
         try:
             alt_names.append(x509.IPAddress(ipaddress.ip_address(candidate)))
         except ValueError:
@@ -126,7 +135,11 @@ class EmulatorServer:
         ssl_args: dict[str, Any] = {}
         if self.config.tls or self.config.cert_file:
             if not (self.config.cert_file and self.config.key_file):
-                cert, key = generate_self_signed_cert(self.state.data_dir / "tls", self.config.host)
+                cert, key = generate_self_signed_cert(
+                    self.config.tls_dir or self.state.data_dir / "tls",
+                    self.config.host,
+                    self.config.tls_hostnames,
+                )
                 self.config.cert_file, self.config.key_file = cert, key
             self.config.tls = True
             ssl_args = {"ssl_certfile": str(self.config.cert_file), "ssl_keyfile": str(self.config.key_file)}
@@ -139,7 +152,9 @@ class EmulatorServer:
         scheme = "https" if self.config.tls else "http"
         host = f"[{self.config.host}]" if family == socket.AF_INET6 else self.config.host
         self.url = f"{scheme}://{host}:{self.port}"
-        self.state.base_url = self.url
+        self.state.base_url = (
+            self.config.public_url.rstrip("/") if self.config.public_url else self._local_url(scheme)
+        )
         uv_config = uvicorn.Config(
             _AbortableApp(create_app(self.state)),
             http="httptools",
@@ -178,6 +193,14 @@ class EmulatorServer:
             except Exception as exc:  # keep ticking; the test re-raises it at teardown
                 log.exception("engine tick failed")
                 state.record_server_error(exc)
+
+    def _local_url(self, scheme: str) -> str:
+        """The URL a process on this machine uses; a wildcard bind address is not one to dial."""
+        if self.config.host in ("0.0.0.0", ""):
+            return f"{scheme}://127.0.0.1:{self.port}"
+        if self.config.host == "::":
+            return f"{scheme}://[::1]:{self.port}"
+        return self.url
 
     def stop(self) -> None:
         """Stop serving, kill task subprocesses and close the store (data stays on disk)."""

@@ -91,7 +91,7 @@ def test_airflow_is_wired_to_the_emulator(compose: dict[str, Any]) -> None:
         # Not localhost, so it must be https with the emulator's certificate trusted.
         assert conn["host"].startswith("https://emulator:")
         assert conn["extra"]["ca_bundle"].startswith("/opt/airflow/emulator-certs/")
-    assert "--cert=/opt/airflow/emulator-certs/emulator-cert.pem" in services["emulator"]["command"]
+    assert "--tls-dir=/opt/airflow/emulator-certs" in services["emulator"]["command"]
     assert services["airflow-worker"]["profiles"] == ["celery"]
     assert services["redis"]["profiles"] == ["celery"]
 
@@ -102,10 +102,17 @@ def test_dockerfile_installs_the_provider_on_airflow_3_3_2() -> None:
     assert "[emulator]" in dockerfile
 
 
-def test_emulator_certificate_names_the_compose_host(tmp_path: Path) -> None:
+def test_emulator_certificate_names_the_compose_host(compose: dict[str, Any], tmp_path: Path) -> None:
+    """The emulator service's own --tls certificate is valid for the name Airflow dials."""
     from cryptography import x509
 
-    subprocess.run([sys.executable, str(REPO / "docker" / "emulator_cert.py"), str(tmp_path)], check=True)
-    cert = x509.load_pem_x509_certificate((tmp_path / "emulator-cert.pem").read_bytes())
-    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert {"emulator", "localhost"} <= set(names.get_values_for_type(x509.DNSName))
+    from airflow_dbx_provider.emulator.server import generate_self_signed_cert
+
+    command = compose["services"]["emulator"]["command"]
+    names = [arg.split("=", 1)[1] for arg in command if arg.startswith("--tls-hostname=")]
+    assert "--tls" in command and names == ["emulator"]
+    assert "--public-url=https://emulator:8000" in command
+    cert_path, _ = generate_self_signed_cert(tmp_path, "0.0.0.0", names)
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    alt = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {"emulator", "localhost"} <= set(alt.get_values_for_type(x509.DNSName))
