@@ -17,7 +17,7 @@ from typing import Any
 
 from airflow_dbx_provider.emulator.errors import EmulatorError, rate_limited
 
-FAULT_KINDS = ("500", "503", "reset", "slow")
+FAULT_KINDS = ("500", "503", "429", "reset", "slow")
 DEFAULT_SLOW_SECONDS = 2.0
 
 
@@ -115,6 +115,16 @@ def _action(kind: str, slow_seconds: float) -> FaultAction:
                 "TEMPORARILY_UNAVAILABLE",
                 "The service is temporarily unavailable (injected fault).",
                 503,
+                headers={"Retry-After": "1"},
+            ),
+            kind=kind,
+        )
+    if kind == "429":
+        return FaultAction(
+            EmulatorError(
+                "REQUEST_LIMIT_EXCEEDED",
+                "Too many requests (injected fault). Please wait a moment and try again.",
+                429,
                 headers={"Retry-After": "1"},
             ),
             kind=kind,
