@@ -6,9 +6,12 @@ Adding a REST call to either hook is one :class:`Endpoint` here and one short me
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from airflow_dbx_provider.exceptions import DatabricksConfigError
 
 #: ``idempotent`` values: always safe to resend / never / only when the body has ``idempotency_token``.
 ALWAYS = "always"
@@ -133,12 +136,51 @@ def _drop_none(value: Any) -> Any:
     return value
 
 
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+
+
+def _dbfs_path(name: str, value: Any) -> str | None:
+    text = str(value)
+    if not (text[5:] if text.startswith("dbfs:") else text).startswith("/"):
+        return f"{name} {value!r} must be an absolute DBFS path (/... or dbfs:/...)"
+    return None
+
+
+def _secret_name(name: str, value: Any) -> str | None:
+    if not _SECRET_NAME.match(str(value)):
+        return (
+            f"{name} {value!r} is not a valid secret {name} name "
+            "(letters, digits, '-', '_' and '.', at most 128 characters)"
+        )
+    return None
+
+
+#: Arguments checked locally (by path prefix), so a bad one fails before any request is sent.
+_PARAM_CHECKS: tuple[tuple[str, tuple[str, ...], Callable[[str, Any], str | None]], ...] = (
+    ("/api/2.0/dbfs/", ("path", "source_path", "destination_path"), _dbfs_path),
+    ("/api/2.0/secrets/", ("scope", "key"), _secret_name),
+)
+
+
+def check_params(endpoint: Endpoint, params: Mapping[str, Any]) -> None:
+    """Raise :class:`DatabricksConfigError` naming the argument when a path or name is malformed."""
+    for prefix, names, check in _PARAM_CHECKS:
+        if not endpoint.path.startswith(prefix):
+            continue
+        for name in names:
+            if name in params and params[name] is not None:
+                problem = check(name, params[name])
+                if problem:
+                    raise DatabricksConfigError(f"{endpoint.path.rsplit('/api/2.0/', 1)[-1]}: {problem}")
+
+
 def build_request(host: str, endpoint: Endpoint, api_version: str, params: Mapping[str, Any]) -> ApiRequest:
     """Build the request for ``endpoint``: GET params go to the query string, others to a JSON body.
 
     ``None`` values are dropped so callers can pass optional keyword arguments straight through.
     """
     params = {k: v for k, v in params.items() if v is not None}
+    check_params(endpoint, params)
     path_values = {name: params.pop(name) for name in endpoint.path_params if name in params}
     missing = set(endpoint.path_params) - set(path_values)
     if missing:

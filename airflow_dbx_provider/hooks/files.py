@@ -6,7 +6,7 @@ import base64
 import io
 from typing import Any, BinaryIO
 
-from airflow_dbx_provider.exceptions import DbxError
+from airflow_dbx_provider.exceptions import DatabricksConfigError
 from airflow_dbx_provider.hooks.api import EP
 from airflow_dbx_provider.hooks.jobs import _Caller
 
@@ -23,7 +23,9 @@ class DbfsMixin(_Caller):
     def dbfs_put(self, path: str, contents: bytes, overwrite: bool = False) -> dict[str, Any]:
         """Write a small file (≤ 1 MB) in one call; use :meth:`dbfs_upload` for anything bigger."""
         if len(contents) > DBFS_PUT_MAX_BYTES:
-            raise DbxError(f"dbfs_put: {len(contents)} bytes exceed the 1 MB inline limit; use dbfs_upload")
+            raise DatabricksConfigError(
+                f"dbfs/put: contents is {len(contents)} bytes, over the 1 MB inline limit (use dbfs_upload)"
+            )
         return self.call(EP.DBFS_PUT, path=path, contents=_b64(contents), overwrite=overwrite)
 
     def dbfs_upload(self, path: str, data: bytes | BinaryIO, overwrite: bool = False) -> None:
