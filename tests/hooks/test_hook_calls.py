@@ -6,11 +6,11 @@ import logging
 import os
 
 import pytest
-from conftest import TOKEN
 from hook_test_server import err, ok
 
 from airflow_dbx_provider.exceptions import DatabricksUnauthenticatedError
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
+from tests.hooks.conftest import TOKEN
 
 KINDS = pytest.mark.parametrize("kind", ["sync", "async"])
 RUNS_GET = "/api/2.2/jobs/runs/get"

@@ -9,7 +9,6 @@ import threading
 import time
 
 import pytest
-from conftest import TOKEN
 from hook_test_server import RESET, Reply, ScriptedServer, err, ok
 
 from airflow_dbx_provider.exceptions import (
@@ -23,6 +22,7 @@ from airflow_dbx_provider.exceptions import (
     DatabricksUnauthenticatedError,
 )
 from airflow_dbx_provider.hooks.api import EP
+from tests.hooks.conftest import TOKEN
 
 KINDS = pytest.mark.parametrize("kind", ["sync", "async"])
 RUNS_GET = "/api/2.2/jobs/runs/get"

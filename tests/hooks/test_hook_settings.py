@@ -6,12 +6,12 @@ import json
 import logging
 
 import pytest
-from conftest import TOKEN
 
 from airflow_dbx_provider.exceptions import DatabricksConfigError
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
 from airflow_dbx_provider.hooks.databricks_async import DatabricksAsyncHook
 from airflow_dbx_provider.hooks.settings import resolve_settings
+from tests.hooks.conftest import TOKEN
 
 
 def _conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields) -> None:
