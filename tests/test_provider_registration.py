@@ -1,0 +1,44 @@
+"""The provider as Airflow sees it: entry point, `airflow providers list`, and the connection form."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def test_providers_list_shows_the_provider() -> None:
+    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
+    result = subprocess.run(
+        [airflow, "providers", "list", "-o", "plain"], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert "airflow-dbx-provider" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def dbx_form() -> dict:
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    forms = {meta.connection_type: meta.model_dump() for meta in HookMetaService.hook_meta_data()}
+    assert "dbx" in forms, sorted(k for k in forms if k)
+    return forms["dbx"]
+
+
+def test_connection_form_relabels_the_standard_fields(dbx_form: dict) -> None:
+    fields = dbx_form["standard_fields"]
+    assert dbx_form["hook_class_name"] == "airflow_dbx_provider.hooks.databricks.DatabricksHook"
+    assert fields["host"]["title"] == "Workspace URL" and fields["host"]["placeholder"].startswith("https://")
+    assert fields["password"]["title"] == "Personal access token"
+    assert fields["port"]["hidden"] and fields["url_schema"]["hidden"]
+
+
+def test_connection_form_offers_auth_retry_and_rate_limit_settings(dbx_form: dict) -> None:
+    extras = dbx_form["extra_fields"]
+    expected = {"auth_type", "client_id", "client_secret", "ca_bundle", "retry_deadline_seconds"}
+    assert expected | {"max_retry_after_seconds", "requests_per_second"} <= set(extras)
+    assert extras["client_secret"]["schema"]["format"] == "password"  # masked in the UI
+    assert set(extras["auth_type"]["schema"]["enum"]) >= {"pat", "oauth-m2m"}
+    for name, field in extras.items():
+        assert field["description"], f"{name} has no help text"
