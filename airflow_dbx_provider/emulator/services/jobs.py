@@ -55,6 +55,42 @@ RUN_IF_VALUES = (
     "AT_LEAST_ONE_FAILED",
     "ALL_FAILED",
 )
+# JSON types of the JobSettings / task fields that are read structurally (a wrong type is a 400,
+# as Databricks' request parser answers, never a crash).
+SETTINGS_FIELD_TYPES: dict[str, type] = {
+    "name": str,
+    "tasks": list,
+    "job_clusters": list,
+    "tags": dict,
+    "parameters": list,
+    "email_notifications": dict,
+    "access_control_list": list,
+    "git_source": dict,
+    "queue": dict,
+    "schedule": dict,
+}
+TASK_FIELD_TYPES: dict[str, type] = {
+    "task_key": str,
+    "depends_on": list,
+    "existing_cluster_id": str,
+    "new_cluster": dict,
+    "job_cluster_key": str,
+    "environment_key": str,
+    "libraries": list,
+    "run_if": str,
+    "description": str,
+    **{kind: dict for kind in TASK_KINDS},
+}
+_JSON_TYPE_NAMES: dict[type, str] = {str: "a string", list: "an array", dict: "an object"}
+
+
+def check_field_types(obj: dict[str, Any], types: dict[str, type], where: str = "") -> None:
+    for name, expected in types.items():
+        value = obj.get(name)
+        if value is not None and not isinstance(value, expected):
+            raise invalid_parameter(
+                f"Invalid value for field {where}{name}: expected {_JSON_TYPE_NAMES[expected]}."
+            )
 
 
 def drop_nulls(value: Any) -> Any:
@@ -91,6 +127,7 @@ def normalize_tasks(tasks: Any, *, submit: bool, job_cluster_keys: set[str]) -> 
         if not isinstance(raw, dict):
             raise invalid_parameter("Invalid value for field tasks: expected a list of objects")
         task = drop_nulls(raw)
+        check_field_types(task, TASK_FIELD_TYPES, "tasks.")
         key = task.get("task_key")
         if not key:
             raise invalid_parameter("Missing required field: task_key")
@@ -168,6 +205,12 @@ def _check_acyclic(tasks: list[dict[str, Any]]) -> None:
 def normalize_settings(raw: dict[str, Any], version: str) -> dict[str, Any]:
     """Defaults and coercions for JobSettings. 2.2 jobs queue by default, 2.1 jobs do not."""
     settings = drop_nulls(copy.deepcopy(raw))
+    check_field_types(settings, SETTINGS_FIELD_TYPES)
+    for cluster in settings.get("job_clusters", []):
+        if not isinstance(cluster, dict) or not isinstance(cluster.get("new_cluster"), dict):
+            raise invalid_parameter(
+                "Invalid value for field job_clusters: expected objects with a new_cluster."
+            )
     settings.pop("access_control_list", None)
     settings.setdefault("name", "Untitled")
     settings["format"] = "MULTI_TASK"
