@@ -30,6 +30,10 @@ TASK_KINDS = (
     "run_job_task",
     "condition_task",
     "for_each_task",
+    "clean_rooms_notebook_task",
+    "dashboard_task",
+    "power_bi_task",
+    "gen_ai_compute_task",
 )
 
 SpecKind = Literal["job", "submit"]
@@ -128,6 +132,8 @@ def _check_task(task: Any, where: str, cluster_keys: set[str]) -> str:
     if cluster_key is not None and cluster_key not in cluster_keys:
         raise _fail(f"{where}.job_cluster_key", f"{cluster_key!r} is not in job_clusters")
     kinds = [name for name in TASK_KINDS if task.get(name) is not None]
+    if not kinds:
+        raise _fail(where, f"has no task type (give exactly one, e.g. notebook_task) for task {key!r}")
     if len(kinds) > 1:
         raise _fail(where, f"has {len(kinds)} task types ({', '.join(kinds)}); give exactly one")
     notebook = task.get("notebook_task")
@@ -195,6 +201,9 @@ def validate_job_spec(spec: Any, *, kind: SpecKind = "job", what: str = "json") 
     token = spec.get("idempotency_token")
     if isinstance(token, str) and len(token) > MAX_IDEMPOTENCY_TOKEN_LENGTH:
         raise _fail("idempotency_token", f"is {len(token)} characters, over {MAX_IDEMPOTENCY_TOKEN_LENGTH}")
+    concurrency = spec.get("max_concurrent_runs")
+    if concurrency is not None and not 0 <= int(concurrency) <= 1000:
+        raise _fail("max_concurrent_runs", f"is {int(concurrency)}, outside 0..1000")
     cluster_keys = _cluster_keys(spec)
     tasks = spec.get("tasks")
     if tasks is None:
