@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_dbx_provider.operators import DatabricksSubmitRunOperator
 from airflow_dbx_provider.triggers import DatabricksRunTrigger
+from tests.reliability.conftest import connection_json
 from tests.reliability.helpers import admin, status_counts
 
 RUNS = 200
@@ -40,7 +41,11 @@ def _start(index: int) -> tuple[DatabricksSubmitRunOperator, FakeTI, DatabricksR
         tasks=[
             {
                 "task_key": "jar",
-                "new_cluster": {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1},
+                "new_cluster": {
+                    "spark_version": "15.4.x-scala2.12",
+                    "node_type_id": "i3.xlarge",
+                    "num_workers": 1,
+                },
                 "spark_jar_task": {"main_class_name": "Main"},
             }
         ],
@@ -66,20 +71,28 @@ async def _watch(triggers: list[DatabricksRunTrigger]) -> list[dict[str, Any]]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-def test_200_runs_at_once_under_default_rate_limits(workspace: Any) -> None:
+def test_200_runs_at_once_under_default_rate_limits(workspace: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     server = workspace
+    # Honour Retry-After for real here (the default 120 s cap): the limiter must keep 429s rare.
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DATABRICKS_DEFAULT", connection_json(server, max_retry_after_seconds=120)
+    )
     admin(server, "POST", "rate-limits", {"enabled": True})  # the defaults of config.DEFAULT_RATE_LIMITS
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=RUNS) as pool:
         started_ops = list(pool.map(lambda i: _start(i), range(RUNS)))
     submitted = time.monotonic() - started
     events = asyncio.run(_watch([trigger for _, _, trigger in started_ops]))
-    results = [op.execute_complete({"ti": ti}, event) for (op, ti, _), event in zip(started_ops, events)]
+    results = [
+        op.execute_complete({"ti": ti}, event) for (op, ti, _), event in zip(started_ops, events, strict=True)
+    ]
     elapsed = time.monotonic() - started
 
     statuses = status_counts(server)
     throttled = statuses.get("429", 0)
-    print(f"\n{RUNS} runs: submitted in {submitted:.1f}s, all done in {elapsed:.1f}s; 429s: {throttled}; {statuses}")
+    print(
+        f"\n{RUNS} runs: submitted in {submitted:.1f}s, all done in {elapsed:.1f}s; 429s: {throttled}; {statuses}"
+    )
     assert [e["status"] for e in events] == ["success"] * RUNS
     assert {r["result_state"] for r in results} == {"SUCCESS"}
     assert len({r["run_id"] for r in results}) == RUNS
