@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 
+from tests.airflow_compat import DagBag
 from tests.operators.support import point_airflow_at, reset_db_once
+
+
+def load_dag(dag_file: str, dag_id: str) -> Any:
+    """Parse one DAG file as the DAG processor would (the DagBag moved in Airflow 3.2)."""
+    dag = DagBag(dag_folder=dag_file).get_dag(dag_id)
+    assert dag is not None, f"{dag_id} not in {dag_file}"
+    return dag
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from typing import Any
 
 import requests
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowNotFoundException
 from requests.adapters import HTTPAdapter
 from tenacity import Retrying
 
+from airflow_dbx_provider._compat import AirflowNotFoundException
 from airflow_dbx_provider.exceptions import DbxError
 from airflow_dbx_provider.hooks.api import EP, ApiRequest, Endpoint
 from airflow_dbx_provider.hooks.auth import OAuthM2MAuth

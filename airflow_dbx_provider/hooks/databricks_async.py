@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowNotFoundException
 from tenacity import AsyncRetrying
 
+from airflow_dbx_provider._compat import AirflowNotFoundException
 from airflow_dbx_provider.exceptions import DbxError
 from airflow_dbx_provider.hooks.api import (
     EP,

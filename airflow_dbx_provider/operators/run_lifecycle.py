@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.bases.operator import TriggerFailureReason
-from airflow.sdk.configuration import conf
 
+from airflow_dbx_provider._compat import conf
 from airflow_dbx_provider.exceptions import DbxError
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
 from airflow_dbx_provider.operators.idempotency import base_token, generation_token

@@ -8,8 +8,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import AirflowSkipException
 
+from airflow_dbx_provider._compat import AirflowSkipException
 from airflow_dbx_provider.exceptions import DatabricksConfigError, DbxError
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
 from airflow_dbx_provider.operators.links import XCOM_RUN_ID, DatabricksRunPageLink, push_run_page_url

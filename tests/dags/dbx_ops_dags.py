@@ -146,7 +146,9 @@ for sensor_mode in ("poke", "reschedule", "deferrable"):
         def start_runs() -> dict[str, int]:
             hook = DatabricksHook()
             return {
-                "good": hook.submit_run({"run_name": "ok", "tasks": [nb("echo", "ok")]}),
+                # Long enough to be still running at the sensor's first poke on any Airflow version,
+                # so the deferrable sensor really defers.
+                "good": hook.submit_run({"run_name": "ok", "tasks": [nb("echo", "sleep", seconds="3")]}),
                 "bad": hook.submit_run({"run_name": "bad", "tasks": [nb("load", "fail")]}),
             }
 

@@ -62,6 +62,6 @@ def examples_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[obj
 
 @pytest.fixture(scope="session")
 def example_dagbag(airflow_db: None) -> object:
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.airflow_compat import DagBag
 
     return DagBag(dag_folder=str(DAGS_FOLDER))

@@ -93,12 +93,10 @@ def reset_db_once() -> None:
 
 
 def run_dag(dag_id: str, conf: dict[str, Any] | None = None) -> Any:
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.airflow_workspace import load_dag
 
     dags = Path(__file__).resolve().parents[1] / "dags"
-    dag = DagBag(dag_folder=str(dags / "dbx_ops_dags.py")).get_dag(dag_id)
-    assert dag is not None, dag_id
-    return dag.test(run_conf=conf or {})
+    return load_dag(str(dags / "dbx_ops_dags.py"), dag_id).test(run_conf=conf or {})
 
 
 def ti_states(dag_run: Any) -> dict[str, str]:

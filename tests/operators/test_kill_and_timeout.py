@@ -73,7 +73,7 @@ def test_trigger_timeout_cancels_the_run_on_resume(workspace: Any) -> None:
     op = DatabricksSubmitRunOperator(task_id="t", tasks=[notebook_task("nap", "sleep")], deferrable=True)
     ti = FakeTI()
     ti.xcoms["run_id"] = run_id
-    from airflow.sdk.exceptions import TaskDeferralTimeout
+    from tests.airflow_compat import TaskDeferralTimeout
 
     with pytest.raises(TaskDeferralTimeout):
         op.resume_execution("__fail__", {"error": "Trigger timeout"}, {"ti": ti})  # type: ignore[arg-type]
@@ -81,7 +81,7 @@ def test_trigger_timeout_cancels_the_run_on_resume(workspace: Any) -> None:
 
 
 def test_deferrable_execute_defers_with_a_plain_trigger(workspace: Any) -> None:
-    from airflow.sdk.exceptions import TaskDeferred
+    from tests.airflow_compat import TaskDeferred
 
     op = DatabricksSubmitRunOperator(
         task_id="t",

@@ -44,11 +44,9 @@ def faults_by_endpoint(server: Any) -> dict[str, int]:
 
 
 def load_dag(filename: str, dag_id: str) -> Any:
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.airflow_workspace import load_dag as load
 
-    dag = DagBag(dag_folder=str(DAGS / filename)).get_dag(dag_id)
-    assert dag is not None, dag_id
-    return dag
+    return load(str(DAGS / filename), dag_id)
 
 
 def ti_states(dag_run: Any) -> dict[str, str]:

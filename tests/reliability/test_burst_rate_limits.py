@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_dbx_provider.operators import DatabricksSubmitRunOperator
 from airflow_dbx_provider.triggers import DatabricksRunTrigger
+from tests.airflow_compat import TaskDeferred
 from tests.reliability.conftest import connection_json
 from tests.reliability.helpers import admin, status_counts
 
