@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -74,3 +78,61 @@ def run_states(server: Any) -> dict[int, tuple[str, str | None]]:
             int(run["run_id"]): (run["state"]["life_cycle_state"], run["state"].get("result_state"))
             for run in server.state.runs.runs.values()
         }
+
+
+# ---- child processes standing in for Airflow workers (test_kill_and_reattach, test_emulator_restart)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start_task_test_child(
+    dag_id: str, task_id: str, logical_date: str, log_file: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``airflow tasks test DAG_ID TASK_ID LOGICAL_DATE`` in a new session: a real task runner.
+
+    The first call creates a DAG run for that logical date (and deletes it when it ends normally;
+    a SIGKILL leaves it behind, as a crashed worker does); a later call finds that DAG run by its
+    logical date, so it runs the same task instance (same run_id, same idempotency token). Deferral
+    is handled inline (the trigger runs in the same process). The child inherits this process's
+    Airflow home, DB and ``AIRFLOW_CONN_*`` environment; the DAG must already be serialized.
+    """
+    child_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    with log_file.open("ab") as out:
+        return subprocess.Popen(
+            [airflow, "tasks", "test", dag_id, task_id, logical_date],
+            cwd=REPO,
+            env=child_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def sigkill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the child and everything it started (the whole worker dies at once)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(10)
+
+
+def schedule_next_try(dag_id: str, task_id: str, run_id: str) -> int:
+    """What the scheduler does to a task instance whose worker vanished (retries left): record the
+    try in the history, give the instance a new id and the next try number, forget any deferral.
+    Returns the new try number."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        ti = (
+            session.query(TaskInstance)
+            .filter_by(dag_id=dag_id, task_id=task_id, run_id=run_id, map_index=-1)
+            .one()
+        )
+        ti.prepare_db_for_next_try(session)
+        ti.clear_next_method_args()
+        ti.try_number = max(int(ti.try_number or 0), 1) + 1  # `tasks test` leaves try 1 at 0
+        ti.state = "scheduled"
+        session.merge(ti)
+        return int(ti.try_number)
