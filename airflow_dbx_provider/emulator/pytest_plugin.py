@@ -1,7 +1,9 @@
 """pytest fixtures for a live emulator (registered through the `pytest11` entry point).
 
 - `dbx_emulator_config` (session): the `EmulatorConfig`; override it in a conftest.py.
-- `dbx_emulator_session` (session): one running `EmulatorServer` for the whole session.
+- `dbx_emulator_session`: the running `EmulatorServer` for that config, started on first use and
+  kept for the whole session. One server per config: a folder that overrides the config gets its
+  own server, whichever folder's tests happen to run first.
 - `dbx_emulator` (function): the same server, reset before the test; server-side exceptions
   (handler or engine bugs) are re-raised when the test ends.
 
@@ -30,13 +32,26 @@ def dbx_emulator_config(tmp_path_factory: pytest.TempPathFactory) -> EmulatorCon
 
 
 @pytest.fixture(scope="session")
-def dbx_emulator_session(dbx_emulator_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    server = EmulatorServer(dbx_emulator_config)
-    server.start()
+def _dbx_emulator_servers() -> Iterator[dict[int, EmulatorServer]]:
+    servers: dict[int, EmulatorServer] = {}
     try:
-        yield server
+        yield servers
     finally:
-        server.stop()
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture
+def dbx_emulator_session(
+    dbx_emulator_config: EmulatorConfig, _dbx_emulator_servers: dict[int, EmulatorServer]
+) -> EmulatorServer:
+    # Keyed by the config object: a session-scoped fixture would be cached with whichever
+    # config override was in force for the first test that asked for it.
+    server = _dbx_emulator_servers.get(id(dbx_emulator_config))
+    if server is None:
+        server = _dbx_emulator_servers[id(dbx_emulator_config)] = EmulatorServer(dbx_emulator_config)
+        server.start()
+    return server
 
 
 @pytest.fixture
