@@ -176,6 +176,7 @@ async def _identity_endpoint(request: Request, state: WorkspaceState) -> Respons
         try:
             token = state.auth.issue_oauth_token(request.headers.get("authorization"), form)
         except EmulatorError as err:
+            state.counters.record("POST", "/oidc/v1/token", "oauth", err.status_code)
             return error_response(err)
         state.counters.record("POST", "/oidc/v1/token", "oauth", 200)
         return JSONResponse(token)
