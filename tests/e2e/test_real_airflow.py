@@ -33,6 +33,15 @@ def test_trigger_pipeline_through_the_rest_api(real_airflow: RealAirflow) -> Non
     states = {ti["task_id"]: ti["state"] for ti in instances}
     assert state == "success", f"{states}\n{real_airflow.task_logs(DAG_ID, dag_run['dag_run_id'])}"
 
+    # The task's "Databricks run" extra link, as the UI gets it from the API server.
+    links = real_airflow.api(
+        "GET",
+        f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(dag_run['dag_run_id'])}/taskInstances/run_pipeline/links",
+        token=token,
+    )
+    run_page = links["extra_links"]["Databricks run"]
+    assert run_page.startswith(real_airflow.emulator.state.base_url + "/?o=") and "#job/" in run_page
+
     local = Path(real_airflow.emulator.state.data_dir) / "dbfs" / table.removeprefix("dbfs:/")
     frame = DeltaTable(str(local)).to_pandas()
     expected = len(orders_for_window(dt.date(2024, 4, 1), dt.date(2024, 4, 2))) - 2 * 3
