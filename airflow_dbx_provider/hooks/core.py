@@ -11,10 +11,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_dbx_provider import __version__
-from airflow_dbx_provider.exceptions import DatabricksConfigError, DatabricksConnectionError, DbxError
+from airflow_dbx_provider.exceptions import (
+    DatabricksConfigError,
+    DatabricksConnectionError,
+    DatabricksUnauthenticatedError,
+    DbxError,
+)
 from airflow_dbx_provider.hooks.api import ApiRequest, Endpoint, build_request
 from airflow_dbx_provider.hooks.auth import Auth, make_auth
-from airflow_dbx_provider.hooks.errors import parse_json, scrub, to_error
+from airflow_dbx_provider.hooks.errors import classify, parse_error_body, parse_json, scrub, to_error
 from airflow_dbx_provider.hooks.rate_limit import TokenBucket, bucket_for, endpoint_family
 from airflow_dbx_provider.hooks.retry import retry_policy
 from airflow_dbx_provider.hooks.settings import SETTING_NAMES, DbxSettings, resolve_settings, with_overrides
@@ -97,6 +102,16 @@ class ClientCore:
         return tuple(found)
 
     # ---- response side ------------------------------------------------------------------------
+    def _should_refresh(self, req: ApiRequest, status: int, body: bytes) -> bool:
+        """True when a refreshable credential (OAuth) was refused as a credential: 401, or the 403
+        "Invalid access token." Databricks sends for a bad or expired token. Same classification as
+        the error that would be raised, so a 403 PERMISSION_DENIED never triggers a refresh."""
+        auth = self._auth
+        if not req.authenticated or auth is None or not auth.refreshable or status not in (401, 403):
+            return False
+        error_code, message = parse_error_body(status, body)
+        return classify(status, error_code, message) is DatabricksUnauthenticatedError
+
     def _finish(self, req: ApiRequest, status: int, headers: Mapping[str, str], body: bytes) -> Any:
         """Parse a success body or raise the typed error; feeds the shared rate limiter."""
         bucket = self._bucket(req)

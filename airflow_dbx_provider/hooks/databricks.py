@@ -148,7 +148,7 @@ class DatabricksHook(
         authorization = self._authorization(settings) if req.authenticated else None
         status, headers, body = self._send(settings, req, authorization)
         auth = self._auth
-        if status == 401 and req.authenticated and auth is not None and auth.refreshable:
+        if auth is not None and self._should_refresh(req, status, body):
             auth.invalidate()  # the cached OAuth token was rejected: fetch a new one, once
             status, headers, body = self._send(settings, req, self._authorization(settings))
         return self._finish(req, status, headers, body)

@@ -129,7 +129,7 @@ class DatabricksAsyncHook(ClientCore, BaseHook):
         authorization = await self._authorization(settings) if req.authenticated else None
         status, headers, body = await self._send(settings, req, authorization)
         auth = self._auth
-        if status == 401 and req.authenticated and auth is not None and auth.refreshable:
+        if auth is not None and self._should_refresh(req, status, body):
             auth.invalidate()
             status, headers, body = await self._send(settings, req, await self._authorization(settings))
         return self._finish(req, status, headers, body)

@@ -25,7 +25,7 @@ from airflow_dbx_provider.exceptions import (
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
 from airflow_dbx_provider.hooks.databricks_async import DatabricksAsyncHook
 from airflow_dbx_provider.hooks.rate_limit import reset_rate_limiters
-from tests.security.conftest import ADMIN_PAT, OAUTH_SP, USER_PAT, api, make_config
+from tests.security.conftest import ADMIN_PAT, OAUTH_SECRET, OAUTH_SP, USER_PAT, api, make_config
 
 SETTINGS = {
     "name": "private",
@@ -114,6 +114,40 @@ def test_oauth_wrong_client_secret_fails_at_once(
     # One token request, refused; no API call was attempted without a token.
     assert secure_emulator.counters()["requests"] == {"POST /oidc/v1/token": {"401": 1}}
     assert sleeps == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_oauth_token_refused_as_invalid_is_refreshed_once(
+    mode: str, secure_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Databricks refuses an expired or revoked token with 403 "Invalid access token." (not 401):
+    the hook fetches a new OAuth token once and resends, as it does on a 401."""
+    set_connection(
+        monkeypatch,
+        "dbx_oauth",
+        secure_emulator.url,
+        login=OAUTH_SP,
+        password=OAUTH_SECRET,
+        extra={"auth_type": "oauth-m2m"},
+    )
+
+    async def twice_async() -> list[Any]:
+        async with DatabricksAsyncHook("dbx_oauth") as hook:
+            first = await hook.test_connection()
+            api(secure_emulator, ADMIN_PAT, "POST", "../_emulator/oauth/expire-tokens")
+            return [first, await hook.test_connection()]
+
+    def twice_sync() -> list[Any]:
+        with DatabricksHook("dbx_oauth") as hook:
+            first = hook.test_connection()
+            api(secure_emulator, ADMIN_PAT, "POST", "../_emulator/oauth/expire-tokens")
+            return [first, hook.test_connection()]
+
+    results = twice_sync() if mode == "sync" else asyncio.run(twice_async())
+    assert [ok for ok, _ in results] == [True, True], results
+    requests_seen = secure_emulator.counters()["requests"]
+    assert requests_seen["POST /oidc/v1/token"] == {"200": 2}
+    assert requests_seen["GET /preview/scim/v2/Me"] == {"200": 2, "403": 1}
 
 
 @pytest.mark.parametrize("mode", MODES)
