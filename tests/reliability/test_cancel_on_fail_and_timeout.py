@@ -4,7 +4,7 @@ docs/operators.md, "When is the remote run canceled?", through Airflow's own cod
 
 | Situation | Sync | Deferred |
 |---|---|---|
-| marked failed | SIGTERM to a real task runner (what the supervisor sends) -> ``on_kill`` | the triggerer's ``TriggerRunner`` cancels the trigger with its user-action message -> trigger ``on_kill`` |
+| marked failed | SIGTERM to a real task runner (what the supervisor sends) -> ``on_kill`` | the triggerer's ``TriggerRunner`` cancels the trigger with its user-action message -> trigger ``on_kill`` (and not on triggerer shutdown) |
 | ``execution_timeout`` | ``dag.test()``: the task runner's timeout -> ``on_kill`` | the scheduler's ``check_trigger_timeouts`` -> a real task runner resumes with ``__fail__`` |
 
 The direct calls (``op.on_kill()``, ``op.resume_execution(...)``, ``trigger.on_kill()``) are in
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -151,12 +152,14 @@ def test_marked_failed_sigterm_cancels_the_run_sync(airflow_workspace: Any, tmp_
 
 
 @pytest.mark.timeout(60)
-def test_marked_failed_triggerer_user_action_cancels_the_run(
-    workspace: Any, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("cause", ["user-action", "triggerer-shutdown"])
+def test_triggerer_cancels_the_run_only_on_user_action(
+    cause: str, workspace: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The triggerer's own ``TriggerRunner``: ``cancel_triggers()`` (the path of mark failed/success
-    and clear) cancels the trigger's task with the user-action message, and ``run_trigger`` then
-    calls the trigger's ``on_kill``."""
+    """The triggerer's own ``TriggerRunner``. On mark failed/success or clear, ``cancel_triggers()``
+    cancels the trigger's task with the user-action message and ``run_trigger`` then calls the
+    trigger's ``on_kill``: the run is canceled. On shutdown (or redistribution) the task is
+    cancelled without that message: the run is left alone for the next triggerer to re-attach."""
     from airflow.jobs.triggerer_job_runner import TriggerRunner
 
     monkeypatch.setenv("AIRFLOW_DISABLE_GREENBACK_PORTAL", "true")
@@ -173,10 +176,18 @@ def test_marked_failed_triggerer_user_action_cancels_the_run(
         runner.triggers[1]["task"] = task
         await asyncio.sleep(1.0)  # the trigger is polling
         assert not task.done()
-        runner.to_cancel.append(1)
-        await runner.cancel_triggers()
+        if cause == "user-action":
+            runner.to_cancel.append(1)
+            await runner.cancel_triggers()
+        else:
+            task.cancel()  # what the triggerer's shutdown does to every trigger task
         with pytest.raises(asyncio.CancelledError):
             await task
 
     asyncio.run(scenario())
-    _wait_canceled(workspace)
+    if cause == "user-action":
+        _wait_canceled(workspace)
+    else:
+        time.sleep(1.0)
+        assert _only_run(workspace)[1] == ("RUNNING", None)
+        DatabricksHook().cancel_run(run_id)
