@@ -101,6 +101,12 @@ class ClientCore:
             found.extend(self._auth.secrets)  # type: ignore[union-attr]
         return tuple(found)
 
+    @staticmethod
+    def _connected_message(settings: DbxSettings, me: Mapping[str, Any]) -> str:
+        """What Airflow's "Test" button shows after SCIM Me answered (sync and async alike)."""
+        who = me.get("userName") or me.get("displayName") or "unknown"
+        return f"Connected to {settings.host} as {who}"
+
     # ---- response side ------------------------------------------------------------------------
     def _should_refresh(self, req: ApiRequest, status: int, body: bytes) -> bool:
         """True when a refreshable credential (OAuth) was refused as a credential: 401, or the 403

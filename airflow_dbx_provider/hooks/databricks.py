@@ -203,7 +203,4 @@ class DatabricksHook(
             me = self.call(EP.SCIM_ME, retry_deadline_seconds=30)
         except DbxError as exc:
             return False, str(exc)
-        return (
-            True,
-            f"Connected to {self.settings.host} as {me.get('userName') or me.get('displayName') or 'unknown'}",
-        )
+        return True, self._connected_message(self.settings, me)

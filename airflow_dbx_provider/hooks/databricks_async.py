@@ -257,4 +257,4 @@ class DatabricksAsyncHook(ClientCore, BaseHook):
             me = await self.call(EP.SCIM_ME, retry_deadline_seconds=30)
         except DbxError as exc:
             return False, str(exc)
-        return True, f"Connected as {me.get('userName') or 'unknown'}"
+        return True, self._connected_message(await self.aget_settings(), me)
