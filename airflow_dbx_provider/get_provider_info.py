@@ -97,11 +97,11 @@ def get_provider_info() -> dict[str, Any]:
                         "Max Retry-After (s)", "Cap on a server-requested wait before retrying", 120
                     ),
                     "requests_per_second": {
-                        "label": "Max requests per second",
+                        "label": "Requests per second",
                         "description": (
-                            "Optional cap on every endpoint family's client-side rate limit, shared by all"
-                            " tasks of a worker per workspace. Empty: per-family defaults (runs reads 100/s,"
-                            " runs/submit and run-now 35, jobs writes 20, DBFS 30, workspace 60, ...);"
+                            "Client-side rate limit for every endpoint family, shared by all tasks of a"
+                            " worker per workspace. Empty: Databricks' published per-family rates (runs reads"
+                            " 100/s, runs/submit and run-now 35, jobs writes 20, DBFS 30, workspace 60, ...);"
                             " on a 429 a family's rate halves, then recovers"
                         ),
                         "schema": {"type": ["number", "null"], "default": None},

@@ -3,7 +3,9 @@
 Real workspaces are HTTPS only, and the official hook opens a new TLS connection for every call
 (`requests.request` without a session); ours keeps one pooled `requests.Session`. Both talk to the
 same emulator (TLS, self-signed certificate, rate limits off) in one run, interleaved in rounds so
-that machine noise hits both alike. A raw `requests.Session` loop is the ceiling.
+that machine noise hits both alike. A raw `requests.Session` loop is the ceiling. Our client-side
+rate limiter is lifted (`requests_per_second`) for this measurement: the official hook has none,
+and what is measured here is the transport.
 
     python bench/bench_hook.py [--seconds 3] [--rounds 3]
 """

@@ -148,7 +148,7 @@ def main() -> int:
         "--ours-rps",
         type=float,
         default=None,
-        help="requests_per_second ceiling of our connection (default: none, the per-family limits)",
+        help="requests_per_second of our connection (default: none, the per-family limits)",
     )
     parser.add_argument(
         "--no-server-limits", action="store_true", help="turn the emulator's rate limits off (unrealistic)"

@@ -99,14 +99,14 @@ _buckets: dict[tuple[str, str], TokenBucket] = {}
 _registry_lock = threading.Lock()
 
 
-def bucket_for(host: str, family: str, ceiling: float | None = None) -> TokenBucket:
-    """The shared bucket of ``family`` on ``host``, at the family's rate capped by ``ceiling``.
+def bucket_for(host: str, family: str, rate_override: float | None = None) -> TokenBucket:
+    """The shared bucket of ``family`` on ``host``.
 
-    The lowest rate any hook asked for wins, for the life of the process (or until reset).
+    Its rate is the family's published default, or ``rate_override`` (the connection's
+    ``requests_per_second``) for every family: users who know their workspace's limits may set
+    them higher or lower. Hooks sharing a bucket get the lowest rate any of them asked for.
     """
-    rate = FAMILY_RATES.get(family, FAMILY_RATES["other"])
-    if ceiling is not None:
-        rate = min(rate, ceiling)
+    rate = FAMILY_RATES.get(family, FAMILY_RATES["other"]) if rate_override is None else rate_override
     with _registry_lock:
         bucket = _buckets.get((host, family))
         if bucket is None:

@@ -83,8 +83,8 @@ class DbxSettings:
     read_timeout: float = 60.0
     retry_deadline_seconds: float = 600.0
     max_retry_after_seconds: float = 120.0
-    #: Optional ceiling on every endpoint family's client-side rate (None: the per-family
-    #: defaults of :data:`~airflow_dbx_provider.hooks.rate_limit.FAMILY_RATES`).
+    #: Client-side rate for every endpoint family, replacing the published per-family defaults
+    #: (None: those defaults; see rate_limit.FAMILY_RATES).
     requests_per_second: float | None = None
     api_version: str = "2.2"
     source: str = "explicit settings"

@@ -47,7 +47,7 @@ def test_token_bucket_paces_and_floors():
     assert bucket.rate == 1.0
 
 
-def test_defaults_are_the_family_rates_and_the_setting_is_a_ceiling():
+def test_defaults_are_the_family_rates_and_the_setting_replaces_them():
     host = "https://x.example.com"
     assert (
         resolve_settings(
@@ -57,12 +57,15 @@ def test_defaults_are_the_family_rates_and_the_setting_is_a_ceiling():
     )
     assert {f: bucket_for(host, f).max_rate for f in FAMILY_RATES} == FAMILY_RATES
     assert FAMILY_RATES["runs_read"] == 100.0 and FAMILY_RATES["jobs"] == 20.0
-    # a hook with a ceiling lowers every family above it, for the whole process
+    # hooks sharing a bucket get the lowest rate any of them asked for, for the whole process
     assert bucket_for(host, "runs_read", 40).max_rate == 40.0
-    assert bucket_for(host, "jobs", 40).max_rate == 20.0
     assert bucket_for(host, "runs_read").max_rate == 40.0  # never raised again by a laxer hook
     assert bucket_for(host, "runs_read", 10).max_rate == 10.0
-    assert bucket_for("https://other.example.com", "runs_read").max_rate == 100.0
+    # the setting applies to every family, above the published defaults too
+    other = "https://other.example.com"
+    assert bucket_for(other, "jobs", 400).max_rate == 400.0
+    assert bucket_for(other, "runs_read", 400).max_rate == 400.0
+    assert bucket_for("https://third.example.com", "runs_read").max_rate == 100.0
 
 
 @KINDS
