@@ -12,29 +12,12 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from airflow_dbx_provider.exceptions import DatabricksJobSpecError
+from airflow_dbx_provider.job_schema import COMPUTE_FIELDS, TASK_KINDS
 
 #: Largest request body we send (Databricks caps request payloads at 10 MB).
 MAX_SPEC_BYTES = 10 * 1024 * 1024
 MAX_TASK_KEY_LENGTH = 100
 MAX_IDEMPOTENCY_TOKEN_LENGTH = 64
-COMPUTE_FIELDS = ("existing_cluster_id", "new_cluster", "job_cluster_key", "environment_key")
-TASK_KINDS = (
-    "notebook_task",
-    "spark_jar_task",
-    "spark_python_task",
-    "spark_submit_task",
-    "python_wheel_task",
-    "pipeline_task",
-    "sql_task",
-    "dbt_task",
-    "run_job_task",
-    "condition_task",
-    "for_each_task",
-    "clean_rooms_notebook_task",
-    "dashboard_task",
-    "power_bi_task",
-    "gen_ai_compute_task",
-)
 
 SpecKind = Literal["job", "submit"]
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.emulator.errors import EmulatorError, does_not_exist_400, invalid_parameter
 from airflow_dbx_provider.emulator.routing import to_int
+from airflow_dbx_provider.job_schema import COMPUTE_FIELDS, TASK_KINDS
 
 if TYPE_CHECKING:
     from airflow_dbx_provider.emulator.auth import Principal
@@ -19,24 +20,6 @@ if TYPE_CHECKING:
 
 PAGE_ARRAY_LIMIT = 100  # 2.2 pages tasks/job_clusters of jobs/get and runs/get at 100
 MAX_JOBS = 10_000
-TASK_KINDS = (
-    "notebook_task",
-    "spark_python_task",
-    "python_wheel_task",
-    "spark_jar_task",
-    "spark_submit_task",
-    "sql_task",
-    "pipeline_task",
-    "dbt_task",
-    "run_job_task",
-    "condition_task",
-    "for_each_task",
-    "clean_rooms_notebook_task",
-    "dashboard_task",
-    "power_bi_task",
-    "gen_ai_compute_task",
-)
-COMPUTE_KEYS = ("existing_cluster_id", "new_cluster", "job_cluster_key", "environment_key")
 # Kinds that run on a warehouse, a pipeline or nothing at all: no cluster to name.
 NO_COMPUTE_KINDS = (
     "sql_task",
@@ -146,7 +129,7 @@ def normalize_tasks(tasks: Any, *, submit: bool, job_cluster_keys: set[str]) -> 
         for name in INT_TASK_FIELDS:
             if name in task:
                 task[name] = to_int(task[name], name)
-        if submit and kinds[0] not in NO_COMPUTE_KINDS and not any(k in task for k in COMPUTE_KEYS):
+        if submit and kinds[0] not in NO_COMPUTE_KINDS and not any(k in task for k in COMPUTE_FIELDS):
             raise invalid_parameter(
                 "One of job_cluster_key, new_cluster, or existing_cluster_id must be specified."
             )

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.emulator.errors import EmulatorError
+from airflow_dbx_provider.job_schema import TASK_KINDS
 
 if TYPE_CHECKING:
     from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
@@ -35,8 +36,6 @@ _REFERENCE = re.compile(r"\{\{\s*([\w.\-]+)\s*\}\}")
 
 
 def task_kind(task: dict[str, Any]) -> str:
-    from airflow_dbx_provider.emulator.services.jobs import TASK_KINDS
-
     return next((kind for kind in TASK_KINDS if kind in task), "unknown")
 
 
