@@ -101,6 +101,12 @@ with DAG(
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    # Every task here is safe to retry: imports overwrite, the job is upserted by name, and a
+    # retried run_pipeline re-sends the same idempotency token, so it re-attaches to the run it
+    # started (or to its success) instead of launching another. One retry also covers an Airflow
+    # 3.3 scheduler race that can fail a deferred task whose trigger fires within seconds of
+    # deferring (apache/airflow#67287).
+    default_args={"retries": 1, "retry_delay": pendulum.duration(seconds=5)},
     tags=["databricks", "example", "delta"],
     doc_md=__doc__,
     # Params become the trigger form in the UI and are validated before a run is created.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import Counter
 from typing import Any
 
@@ -18,9 +19,15 @@ class FakeRunsClient:
         self.closed = 0
         self.list_errors = 0  # the next N list calls fail
 
-    def add(self, run_id: int, *, job_id: int, ends_in: float, result: str = "SUCCESS") -> None:
+    def add(self, run_id: int, *, job_id: int, ends_in: float = math.inf, result: str = "SUCCESS") -> None:
+        """A run that ends after ``ends_in`` seconds, or (by default) when :meth:`finish` says so."""
         now = asyncio.get_running_loop().time()
         self.runs[run_id] = {"job_id": job_id, "ends_at": now + ends_in, "result": result}
+
+    def finish(self, *run_ids: int) -> None:
+        now = asyncio.get_running_loop().time()
+        for run_id in run_ids:
+            self.runs[run_id]["ends_at"] = now
 
     def _view(self, run_id: int) -> dict[str, Any]:
         spec = self.runs[run_id]
@@ -61,11 +68,14 @@ class FakeRunsClient:
         runs = [r for r in runs if job_id is None or r["job_id"] == job_id]
         if active_only:
             runs = [r for r in runs if r["state"]["life_cycle_state"] != "TERMINATED"]
-        start = int(page_token or 0)
-        page = runs[start : start + limit]
+        # A cursor ("runs older than this id"), as the emulator's runs/list gives: runs that end
+        # between two page reads must not shift the later pages.
+        if page_token:
+            runs = [r for r in runs if r["run_id"] < int(page_token)]
+        page = runs[:limit]
         answer: dict[str, Any] = {"runs": page}
-        if start + limit < len(runs):
-            answer["next_page_token"] = str(start + limit)
+        if len(runs) > limit:
+            answer["next_page_token"] = str(page[-1]["run_id"])
         return answer
 
     async def aclose(self) -> None:

@@ -44,20 +44,32 @@ def test_many_runs_cost_pages_not_runs() -> None:
     assert client.closed == 1  # the last waiter closed the shared client
 
 
+async def _until(condition, timeout: float = 20.0) -> None:
+    """Wait for the poller to have done something (a count of calls), not for wall-clock time."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "the poller never got there"
+        await asyncio.sleep(0.005)
+
+
 def test_per_job_listing_when_cheaper() -> None:
     async def scenario() -> FakeRunsClient:
         client = FakeRunsClient()
-        client.add(1, job_id=7, ends_in=0.15)  # oldest, so last in the newest-first list
-        client.add(2, job_id=7, ends_in=0.2)
+        client.add(1, job_id=7)  # oldest, so last in the newest-first list
+        client.add(2, job_id=7)
         for run_id in range(10, 210):  # 200 active runs of other jobs
-            client.add(run_id, job_id=1000 + run_id, ends_in=10)
+            client.add(run_id, job_id=1000 + run_id)
         poller = _poller(client)
-        await _watch_all(poller, [1, 2], {1: 7, 2: 7})
+        watching = asyncio.ensure_future(_watch_all(poller, [1, 2], {1: 7, 2: 7}))
+        # the poller must switch to listing job 7 alone: 3 cycles of that, then the runs end
+        await _until(lambda: client.calls["list_job"] >= 3)
+        client.finish(1, 2)
+        await watching
         return client
 
     client = asyncio.run(scenario())
     assert client.calls["list_all"] <= 9  # 202 active runs: 9 pages, measured once
-    assert client.calls["list_job"] >= 3  # then one request per cycle for job 7
+    assert client.calls["get"] == 2
 
 
 def test_failed_run_and_unknown_run() -> None:
@@ -145,15 +157,18 @@ def test_per_job_listings_run_side_by_side() -> None:
     async def scenario() -> tuple[SlowListClient, int]:
         client = SlowListClient(delay=0.01)
         for job_id in (7, 8, 9):
-            client.add(job_id, job_id=job_id, ends_in=0.3)
+            client.add(job_id, job_id=job_id)
         for run_id in range(10, 210):  # 200 active runs of other jobs: per job is cheaper
-            client.add(run_id, job_id=1000 + run_id, ends_in=10)
+            client.add(run_id, job_id=1000 + run_id)
         poller = _poller(client)
-        await _watch_all(poller, [7, 8, 9], {7: 7, 8: 8, 9: 9})
+        watching = asyncio.ensure_future(_watch_all(poller, [7, 8, 9], {7: 7, 8: 8, 9: 9}))
+        await _until(lambda: client.calls["list_job"] >= 6)
+        client.finish(7, 8, 9)
+        await watching
         return client, poller.calls["cycles"]
 
     client, cycles = asyncio.run(scenario())
     assert client.calls["list_all"] <= 9  # the global list, measured once
     assert client.peak_job_lists == 3  # the three jobs' listings overlap
-    assert 3 <= client.calls["list_job"] <= 3 * (cycles - 1)  # still one request per job per cycle
+    assert 6 <= client.calls["list_job"] <= 3 * (cycles - 1)  # still one request per job per cycle
     assert client.calls["get"] == 3
