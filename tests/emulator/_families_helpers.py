@@ -1,15 +1,11 @@
 """A live emulator for the clusters/DBFS/secrets/workspace/permissions tests.
 
-Uses `EmulatorServer` when the package provides it, otherwise serves `create_app` with
-uvicorn on 127.0.0.1:0 in a thread. Principals: the admin, plus `bob` (a plain user in
+An `EmulatorServer` on 127.0.0.1:0. Principals: the admin, plus `bob` (a plain user in
 group `analysts`) and `carol` (a plain user).
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +15,7 @@ import requests
 from databricks.sdk import WorkspaceClient
 
 from airflow_dbx_provider.emulator.config import EmulatorConfig, PrincipalSpec
+from airflow_dbx_provider.emulator.server import EmulatorServer
 from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
 
 BOB = PrincipalSpec("bob@example.com", token="bob-token", groups=["analysts"])
@@ -55,46 +52,15 @@ def make_config(**overrides: Any) -> EmulatorConfig:
 
 
 def start_emulator(config: EmulatorConfig) -> LiveEmulator:
-    try:
-        from airflow_dbx_provider.emulator.server import EmulatorServer
-    except ImportError:
-        return _start_uvicorn(config)
     server = EmulatorServer(config)
     server.start()
     assert server.state is not None
 
     def stop() -> None:
         server.stop()
-        check = getattr(server, "check_errors", None)
-        if check is not None:
-            check()  # re-raise handler or engine bugs
+        server.check_errors()  # re-raise handler or engine bugs
 
     return LiveEmulator(server.url, server.admin_token, server.state, stop)
-
-
-def _start_uvicorn(config: EmulatorConfig) -> LiveEmulator:
-    import uvicorn
-
-    from airflow_dbx_provider.emulator.app import create_app
-
-    state = WorkspaceState(config)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(state), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    state.base_url = f"http://127.0.0.1:{port}"
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(timeout=5)
-        state.close()
-
-    return LiveEmulator(state.base_url, config.admin_token, state, stop)
 
 
 def emulator_fixture(**overrides: Any) -> Any:

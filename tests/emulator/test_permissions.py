@@ -1,7 +1,6 @@
 """Job permissions over real HTTP: §7 response shape, one owner, CAN_VIEW denial, every error code.
 
-Jobs are created through `/api/2.2/jobs/create` when the jobs family is served; otherwise
-(while it is being written) through the `on_job_created` contract directly.
+Jobs are created through `/api/2.2/jobs/create`.
 """
 
 from __future__ import annotations
@@ -26,18 +25,14 @@ def emu(live: LiveEmulator) -> LiveEmulator:
     return live
 
 
-def make_job(emu: LiveEmulator, token: str | None = None) -> tuple[int, bool]:
-    """(job_id, whether the jobs API served it)."""
+def make_job(emu: LiveEmulator, token: str | None = None) -> int:
     body = {
         "name": "perm-test",
         "tasks": [{"task_key": "t", "notebook_task": {"notebook_path": "/x"}, "existing_cluster_id": "c"}],
     }
     response = emu.call("POST", "/api/2.2/jobs/create", token=token, json=body)
-    if response.ok:
-        return int(response.json()["job_id"]), True
-    with emu.state.store.lock:
-        emu.state.permissions.on_job_created(12, ADMIN)
-    return 12, False
+    assert response.ok, response.text
+    return int(response.json()["job_id"])
 
 
 def acl_of(emu: LiveEmulator, job_id: int, prefix: str = "/api/2.0/permissions") -> dict[str, Any]:
@@ -45,7 +40,7 @@ def acl_of(emu: LiveEmulator, job_id: int, prefix: str = "/api/2.0/permissions")
 
 
 def test_response_shape(emu: LiveEmulator) -> None:
-    job_id, _ = make_job(emu)
+    job_id = make_job(emu)
     body = acl_of(emu, job_id)
     assert body == {
         "object_id": f"/jobs/{job_id}",
@@ -77,7 +72,7 @@ def test_response_shape(emu: LiveEmulator) -> None:
 
 
 def test_sdk_patch_put_and_owner_rules(emu: LiveEmulator) -> None:
-    job_id, _ = make_job(emu)
+    job_id = make_job(emu)
     w = emu.client()
     bob_view = JobAccessControlRequest(
         user_name="bob@example.com", permission_level=JobPermissionLevel.CAN_VIEW
@@ -111,7 +106,7 @@ def test_sdk_patch_put_and_owner_rules(emu: LiveEmulator) -> None:
 
 
 def test_can_view_user_is_denied(emu: LiveEmulator) -> None:
-    job_id, jobs_served = make_job(emu)
+    job_id = make_job(emu)
     grant = {"access_control_list": [{"user_name": "bob@example.com", "permission_level": "CAN_VIEW"}]}
     assert emu.call("PATCH", f"/api/2.0/permissions/jobs/{job_id}", json=grant).ok
     bob = emu.client(BOB)
@@ -125,13 +120,12 @@ def test_can_view_user_is_denied(emu: LiveEmulator) -> None:
             match=f"User bob@example.com does not have Manage Run permissions on Job with ID: {job_id}.",
         ):
             emu.state.permissions.check_job(Principal("bob@example.com"), job_id, "CAN_MANAGE_RUN")
-    if jobs_served:
-        with pytest.raises(PermissionDenied):
-            bob.jobs.run_now(job_id)
+    with pytest.raises(PermissionDenied):
+        bob.jobs.run_now(job_id)
 
 
 def test_group_grants_and_admin_inheritance(emu: LiveEmulator) -> None:
-    job_id, _ = make_job(emu)
+    job_id = make_job(emu)
     grant = {"access_control_list": [{"group_name": "analysts", "permission_level": "CAN_MANAGE_RUN"}]}
     emu.call("PATCH", f"/api/2.0/permissions/jobs/{job_id}", json=grant)
     with emu.state.store.lock:
@@ -212,7 +206,7 @@ ERROR_CASES = [
 def test_errors(
     emu: LiveEmulator, method: str, path: str, acl: Any, token: str | None, status: int, code: str
 ) -> None:
-    job_id, _ = make_job(emu)
+    job_id = make_job(emu)
     kwargs: dict[str, Any] = {"json": {"access_control_list": acl}} if acl is not None else {}
     response = emu.call(method, "/api/2.0/permissions" + path.format(id=job_id), token=token, **kwargs)
     assert error_of(response) == (status, code), response.text

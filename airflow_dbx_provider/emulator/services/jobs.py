@@ -222,6 +222,9 @@ class JobsService:
         self.jobs = state.store.collection("jobs")
 
     # -- lookups -------------------------------------------------------------------------------
+    def exists(self, job_id: int) -> bool:
+        return job_id in self.jobs
+
     def get_job(self, job_id: int) -> dict[str, Any]:
         job = self.jobs.get(job_id)
         if job is None:

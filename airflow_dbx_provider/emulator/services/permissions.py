@@ -110,12 +110,8 @@ class PermissionsService:
     # ---- internals ---------------------------------------------------------------------------
     def _job_id(self, raw: Any) -> int:
         job_id = to_int(raw, "job_id")
-        exists = getattr(self.state.jobs, "exists", None)
-        if callable(exists):
-            found = bool(exists(job_id))
-        else:  # until JobsService.exists lands
-            found = job_id in self.state.store.collection("jobs") or job_id in self._acls
-        if not found:
+        # A runs/submit run's one-off job has an ACL but no saved job settings.
+        if not (self.state.jobs.exists(job_id) or job_id in self._acls):
             raise resource_does_not_exist(f"Job {job_id} does not exist.")
         return job_id
 
