@@ -199,6 +199,26 @@ def build_request(host: str, endpoint: Endpoint, api_version: str, params: Mappi
     return ApiRequest(endpoint.method, host + path, path, json_body=body, idempotent=idempotent)
 
 
+def runs_list_params(
+    job_id: int | None = None,
+    active_only: bool = False,
+    completed_only: bool = False,
+    run_type: str | None = None,
+    limit: int = 25,
+    expand_tasks: bool = False,
+) -> dict[str, Any]:
+    """``runs/list`` query for both hooks. Flags are sent only when set, so a request carries
+    no filter it did not ask for (``active_only`` and ``completed_only`` are exclusive)."""
+    return {
+        "job_id": job_id,
+        "active_only": active_only or None,
+        "completed_only": completed_only or None,
+        "run_type": run_type,
+        "limit": limit,
+        "expand_tasks": expand_tasks or None,
+    }
+
+
 def merge_pages(base: dict[str, Any], page: Mapping[str, Any], keys: tuple[str, ...]) -> None:
     """Append the paged arrays of a 2.2 continuation ``page`` into ``base`` (in place).
 

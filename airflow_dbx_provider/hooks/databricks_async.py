@@ -25,6 +25,7 @@ from airflow_dbx_provider.hooks.api import (
     ApiRequest,
     Endpoint,
     merge_pages,
+    runs_list_params,
 )
 from airflow_dbx_provider.hooks.auth import OAuthM2MAuth
 from airflow_dbx_provider.hooks.core import DEFAULT_CONN_ID, ClientCore
@@ -224,17 +225,8 @@ class DatabricksAsyncHook(ClientCore, BaseHook):
         **extra: Any,
     ) -> dict[str, Any]:
         """One page of runs: ``{runs, next_page_token?}``."""
-        return await self.call(
-            EP.RUNS_LIST,
-            job_id=job_id,
-            active_only=active_only or None,
-            completed_only=completed_only or None,
-            run_type=run_type,
-            limit=limit,
-            expand_tasks=expand_tasks or None,
-            page_token=page_token,
-            **extra,
-        )
+        params = runs_list_params(job_id, active_only, completed_only, run_type, limit, expand_tasks)
+        return await self.call(EP.RUNS_LIST, **params, page_token=page_token, **extra)
 
     async def list_runs(self, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
         """Every run, all pages (same arguments as :meth:`list_runs_page` minus ``page_token``)."""

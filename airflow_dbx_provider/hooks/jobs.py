@@ -6,7 +6,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from airflow_dbx_provider.exceptions import DatabricksInvalidParameterError
-from airflow_dbx_provider.hooks.api import EP, JOB_PAGED_KEYS, RUN_PAGED_KEYS, Endpoint, merge_pages
+from airflow_dbx_provider.hooks.api import (
+    EP,
+    JOB_PAGED_KEYS,
+    RUN_PAGED_KEYS,
+    Endpoint,
+    merge_pages,
+    runs_list_params,
+)
 
 
 class _Caller:
@@ -118,17 +125,8 @@ class JobsMixin(_Caller):
         **extra: Any,
     ) -> Iterator[dict[str, Any]]:
         """Every run (all pages), newest first."""
-        return self._iterate(
-            EP.RUNS_LIST,
-            "runs",
-            job_id=job_id,
-            active_only=active_only or None,
-            completed_only=completed_only or None,
-            run_type=run_type,
-            limit=limit,
-            expand_tasks=expand_tasks or None,
-            **extra,
-        )
+        params = runs_list_params(job_id, active_only, completed_only, run_type, limit, expand_tasks)
+        return self._iterate(EP.RUNS_LIST, "runs", **params, **extra)
 
     def cancel_run(self, run_id: int, **extra: Any) -> dict[str, Any]:
         """Ask for cancellation (asynchronous on the server side)."""
