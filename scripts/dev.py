@@ -360,23 +360,9 @@ def cmd_airflow_ui(args: argparse.Namespace) -> int:
     emulator = start_emulator(ui_dir / "emulator", ui_dir / "emulator.log")
     standalone: subprocess.Popen[bytes] | None = None
     try:
-        env = airflow_env(airflow_home, emulator.url)
-        env["AIRFLOW__API__PORT"] = str(args.port)
-        # Task processes report to the api-server's execution API: it moves with the port.
-        env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{args.port}/execution/"
         log_path = ui_dir / "standalone.log"
         say(f"starting airflow standalone (log: {log_path.relative_to(REPO)})")
-        with log_path.open("wb") as log:
-            # Its own session: on Ctrl-C we send SIGINT to the whole group, which stops every component.
-            standalone = subprocess.Popen(
-                [str(VENV_BIN / "airflow"), "standalone"],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        base = f"http://127.0.0.1:{args.port}"
+        standalone, base = start_standalone(airflow_env(airflow_home, emulator.url), args.port, log_path)
         if not wait_http(f"{base}/api/v2/monitor/health", timeout=180, process=standalone):
             _tail(log_path)
             return 1
@@ -398,6 +384,30 @@ def cmd_airflow_ui(args: argparse.Namespace) -> int:
         if standalone is not None:
             stop_process(standalone, "airflow standalone", signal.SIGINT, leader_only=True)
         stop_process(emulator.process, "emulator")
+
+
+def start_standalone(env: dict[str, str], port: int, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`airflow standalone` on `port`, logging to `log_path`; returns the process and its base URL.
+
+    It gets a session of its own, so a Ctrl-C in the terminal reaches only us; stop it with
+    SIGINT to its leader (`stop_process(..., leader_only=True)`), which stops every component.
+    """
+    env = {
+        **env,
+        "AIRFLOW__API__PORT": str(port),
+        # Task processes report to the api-server's execution API: it moves with the port.
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(VENV_BIN / "airflow"), "standalone"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return process, f"http://127.0.0.1:{port}"
 
 
 def wait_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> bool:

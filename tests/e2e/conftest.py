@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -112,22 +111,10 @@ def real_airflow(tmp_path_factory: pytest.TempPathFactory, e2e_emulator: Any) ->
         if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_HOME"))
     }
     env = dev.airflow_env(airflow_home, e2e_emulator.url, base=base)
-    env["AIRFLOW__API__PORT"] = str(port)
-    # Task processes report to the api-server's execution API: it moves with the port.
-    env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{port}/execution/"
     env["AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL"] = "5"
     env["AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL"] = "5"
     log_path = airflow_home / "standalone.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(dev.VENV_BIN / "airflow"), "standalone"],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base_url = f"http://127.0.0.1:{port}"
+    process, base_url = dev.start_standalone(env, port, log_path)
     try:
         if not dev.wait_http(f"{base_url}/api/v2/monitor/health", timeout=240, process=process):
             pytest.fail("airflow standalone did not become healthy:\n" + log_path.read_text()[-5000:])
