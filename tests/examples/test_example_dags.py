@@ -84,6 +84,33 @@ def test_pipeline_merges_and_stays_idempotent(example_dagbag: Any, examples_work
     rejects = local.parents[1] / "staging/orders/2024-02-01_2024-02-03/rejects.jsonl"
     assert len(rejects.read_text().splitlines()) == 3 * BAD_ROWS_PER_DAY
 
+    # An overlapping window adds only the new day.
+    later = _xcom(_run(dag, {**conf, "start_date": "2024-02-03", "end_date": "2024-02-04"}), "report")
+    new_day = len(orders_for_window(dt.date(2024, 2, 4), dt.date(2024, 2, 4))) - BAD_ROWS_PER_DAY
+    assert later["rows_inserted"] == new_day
+    assert later["total_rows"] == good + new_day
+
+
+def test_a_wrong_api_key_fails_the_run_with_the_remote_error(
+    example_dagbag: Any, examples_workspace: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_dbx_provider.hooks.databricks import DatabricksHook
+
+    # The DAG stores the key from this Airflow Variable in the workspace's secret scope.
+    monkeypatch.setenv("AIRFLOW_VAR_SAMPLE_SOURCE_API_KEY", "not-the-key")
+    dag = example_dagbag.get_dag("ingest_transform_delta")
+    table = f"dbfs:/delta/orders_{uuid.uuid4().hex[:8]}"
+    dag_run = dag.test(run_conf={"start_date": "2024-05-01", "end_date": "2024-05-01", "table_path": table})
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert dag_run.state == "failed" and states["run_pipeline"] == "failed", states
+
+    hook = DatabricksHook()
+    run = hook.get_run(_xcom(dag_run, "run_pipeline", "run_id"))
+    fetch = next(task for task in run["tasks"] if task["task_key"] == "fetch_data")
+    assert fetch["state"]["result_state"] == "FAILED"
+    assert "orders API answered 401" in hook.get_run_output(fetch["run_id"])["error"]
+    assert not (Path(examples_workspace.state.data_dir) / "dbfs" / table.removeprefix("dbfs:/")).exists()
+
 
 def test_pipeline_run_now_pushes_run_details(example_dagbag: Any, examples_workspace: Any) -> None:
     dag = example_dagbag.get_dag("ingest_transform_delta")
