@@ -1,12 +1,10 @@
 """Process-wide client-side rate limiting: one token bucket per (workspace host, endpoint family).
 
-Databricks limits requests per endpoint family (runs/get ~100/s, jobs/create 20/s, DBFS 30/s, ...;
-see databricks-api.md §9), so one bucket per family lets a burst of ``runs/get`` polls go at the
-runs-read rate without eating the budget of ``runs/submit`` or DBFS uploads. The families mirror
-the emulator's (``emulator/control.py``). All hooks (sync and async, every task in the process)
-talking to one workspace share the buckets. A bucket only computes how long a caller must wait;
-the caller sleeps (``time.sleep`` or ``asyncio.sleep``), so one lock-protected implementation
-serves both worlds. On a 429 the family's rate halves (AIMD) and then recovers additively.
+The families and their default rates are :mod:`airflow_dbx_provider.api_families`, the table the
+emulator enforces too. All hooks (sync and async, every task in the process) talking to one
+workspace share the buckets. A bucket only computes how long a caller must wait; the caller
+sleeps (``time.sleep`` or ``asyncio.sleep``), so one lock-protected implementation serves both.
+On a 429 the family's rate halves (AIMD) and then recovers additively.
 """
 
 from __future__ import annotations
@@ -15,38 +13,12 @@ import threading
 import time
 from collections.abc import Callable
 
+from airflow_dbx_provider.api_families import FAMILY_RATES, rate_of
+from airflow_dbx_provider.api_families import family_of as endpoint_family
+
+__all__ = ["FAMILY_RATES", "TokenBucket", "bucket_for", "endpoint_family", "reset_rate_limiters"]
+
 MIN_RATE = 1.0
-
-#: Requests/s per endpoint family: the published figures where there are some (§9, unverified),
-#: else the emulator's default, else 30 (the former single per-host default).
-FAMILY_RATES: dict[str, float] = {
-    "runs_read": 100.0,  # runs/get, runs/list, runs/get-output
-    "runs_submit": 35.0,  # runs/submit, run-now
-    "runs_write": 30.0,  # runs/cancel, cancel-all, delete, repair
-    "jobs": 20.0,  # jobs/create, reset, update, delete
-    "jobs_read": 30.0,  # jobs/get, jobs/list
-    "clusters": 50.0,
-    "dbfs": 30.0,
-    "secrets": 50.0,
-    "workspace": 60.0,
-    "permissions": 100.0,
-    "other": 30.0,  # SCIM, OAuth token endpoints, anything not listed
-}
-
-
-def endpoint_family(method: str, path: str) -> str:
-    """The rate-limit family of ``method path`` (``path`` like ``/api/2.2/jobs/runs/get``)."""
-    parts = path.strip("/").split("/", 3)  # "api", version, service, action
-    if len(parts) < 3 or parts[0] != "api":
-        return "other"
-    service, action = parts[2], parts[3] if len(parts) > 3 else ""
-    if service == "jobs":
-        if action in ("run-now", "runs/submit"):
-            return "runs_submit"
-        if action.startswith("runs/"):
-            return "runs_read" if method == "GET" else "runs_write"
-        return "jobs_read" if method == "GET" else "jobs"
-    return service if service in FAMILY_RATES else "other"
 
 
 class TokenBucket:
@@ -106,7 +78,7 @@ def bucket_for(host: str, family: str, rate_override: float | None = None) -> To
     ``requests_per_second``) for every family: users who know their workspace's limits may set
     them higher or lower. Hooks sharing a bucket get the lowest rate any of them asked for.
     """
-    rate = FAMILY_RATES.get(family, FAMILY_RATES["other"]) if rate_override is None else rate_override
+    rate = rate_of(family) if rate_override is None else rate_override
     with _registry_lock:
         bucket = _buckets.get((host, family))
         if bucket is None:

@@ -32,6 +32,12 @@ THROTTLED = err(429, "REQUEST_LIMIT_EXCEEDED", "x", Retry_After="0")
         ("PATCH", "/api/2.0/permissions/jobs/7", "permissions"),
         ("GET", "/api/2.0/preview/scim/v2/Me", "other"),
         ("POST", "/oidc/v1/token", "other"),
+        # the emulator's route templates (relative to the version) map to the same families
+        ("GET", "/jobs/runs/get", "runs_read"),
+        ("POST", "/jobs/runs/submit", "runs_submit"),
+        ("GET", "/jobs/list", "jobs_read"),
+        ("PUT", "/preview/permissions/jobs/{job_id}", "permissions"),
+        ("GET", "/preview/scim/v2/Me", "other"),
     ],
 )
 def test_endpoint_family(method, path, family):
