@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,13 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
+SECRETS = (
+    "AIRFLOW_ADMIN_PASSWORD",
+    "AIRFLOW_JWT_SECRET",
+    "AIRFLOW_API_SECRET_KEY",
+    "POSTGRES_PASSWORD",
+    "EMULATOR_ADMIN_TOKEN",
+)
 AIRFLOW_COMPONENTS = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
 
 
@@ -84,16 +92,73 @@ def test_airflow_is_wired_to_the_emulator(compose: dict[str, Any]) -> None:
     services = compose["services"]
     for name in AIRFLOW_COMPONENTS:
         service = services[name]
-        assert service["depends_on"]["emulator"]["condition"] == "service_healthy", name
+        # Optional: with a real workspace (no emulator profile) Airflow must not wait for it.
+        assert service["depends_on"]["emulator"] == {"condition": "service_healthy", "required": False}, name
         assert service["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully", name
         assert "healthcheck" in service, name
         conn = json.loads(service["environment"]["AIRFLOW_CONN_DATABRICKS_DEFAULT"])
         # Not localhost, so it must be https with the emulator's certificate trusted.
         assert conn["host"].startswith("https://emulator:")
         assert conn["extra"]["ca_bundle"].startswith("/opt/airflow/emulator-certs/")
+        assert conn["password"].startswith("${EMULATOR_ADMIN_TOKEN:?")
+    assert services["airflow-init"]["depends_on"]["emulator"]["required"] is False
     assert "--tls-dir=/opt/airflow/emulator-certs" in services["emulator"]["command"]
+    assert services["emulator"]["profiles"] == ["emulator"]
     assert services["airflow-worker"]["profiles"] == ["celery"]
     assert services["redis"]["profiles"] == ["celery"]
+
+
+def _interpolations(text: str) -> dict[str, str]:
+    """`${NAME...}` references in the compose file: name -> what follows the name."""
+    return {match.group(1): match.group(2) for match in re.finditer(r"\$\{(\w+)([^}]*)\}", text)}
+
+
+def test_no_secret_has_a_default() -> None:
+    """Every secret must come from .env: `${NAME:?message}` makes compose refuse to start without it."""
+    references = _interpolations(COMPOSE_FILE.read_text())
+    for name in SECRETS:
+        assert references.get(name, "").startswith(":?"), f"{name} must be required (${{{name}:?...}})"
+    for name, rest in references.items():
+        if rest.startswith(":-"):
+            assert name in ("AIRFLOW_EXECUTOR", "BIND_ADDRESS"), f"{name} falls back to a default"
+    text = COMPOSE_FILE.read_text()
+    for leaked in ("change-me", "dbx-emulator-admin-token", "POSTGRES_PASSWORD: airflow"):
+        assert leaked not in text
+    assert not (REPO / "docker" / "simple_auth_manager_passwords.json").exists()
+
+
+def test_the_emulator_token_is_a_secret_file_not_argv(compose: dict[str, Any]) -> None:
+    emulator = compose["services"]["emulator"]
+    assert "--token-file=/run/secrets/emulator_admin_token" in emulator["command"]
+    assert not any(arg.startswith("--token=") for arg in emulator["command"])
+    assert emulator["secrets"] == ["emulator_admin_token"]
+    assert compose["secrets"]["emulator_admin_token"] == {"environment": "EMULATOR_ADMIN_TOKEN"}
+    assert "environment" not in emulator
+
+
+def test_ports_are_published_on_loopback_by_default(compose: dict[str, Any]) -> None:
+    published = [port for service in compose["services"].values() for port in service.get("ports") or []]
+    assert published, "the UI and the emulator are published"
+    for port in published:
+        assert port.startswith("${BIND_ADDRESS:-127.0.0.1}:"), port
+
+
+def test_make_env_provides_every_required_secret() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "docker" / "make_env.py")], capture_output=True, text=True, check=True
+    )
+    values = dict(
+        line.split("=", 1) for line in result.stdout.splitlines() if line and not line.startswith("#")
+    )
+    required = [
+        name for name, rest in _interpolations(COMPOSE_FILE.read_text()).items() if rest.startswith(":?")
+    ]
+    assert set(SECRETS) <= set(required)
+    for name in required:
+        assert len(values[name]) >= 32, name
+    assert len({values[name] for name in required}) == len(required), "secrets must differ"
+    assert values["COMPOSE_PROFILES"] == "emulator"
+    assert ".env" in (REPO / ".gitignore").read_text().split()
 
 
 def test_dockerfile_installs_the_provider_on_airflow_3_3_2() -> None:
