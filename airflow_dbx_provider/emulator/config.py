@@ -5,22 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from airflow_dbx_provider.api_families import FAMILY_RATES
+
 DEFAULT_ADMIN_TOKEN = "dbx-emulator-admin-token"
 DEFAULT_ADMIN_USER = "admin@example.com"
 DEFAULT_WORKSPACE_ID = "1234567890123456"
 
-# Requests per second per endpoint family, close to the figures Databricks publishes
-# (see ../shared/databricks-api.md §9). 0 disables the limit for a family.
-DEFAULT_RATE_LIMITS: dict[str, float] = {
-    "jobs": 20.0,
-    "runs_submit": 35.0,
-    "runs_read": 100.0,
-    "clusters": 50.0,
-    "dbfs": 30.0,
-    "secrets": 50.0,
-    "workspace": 60.0,
-    "permissions": 100.0,
-}
+# Requests per second per endpoint family: the table the hooks pace themselves by
+# (airflow_dbx_provider/api_families.py). 0 disables the limit for a family.
+DEFAULT_RATE_LIMITS: dict[str, float] = dict(FAMILY_RATES)
 
 
 @dataclass

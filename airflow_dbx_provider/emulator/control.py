@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_dbx_provider.api_families import family_of
 from airflow_dbx_provider.emulator.errors import EmulatorError, rate_limited
 
 FAULT_KINDS = ("500", "503", "429", "reset", "slow")
@@ -22,14 +23,8 @@ DEFAULT_SLOW_SECONDS = 2.0
 
 
 def limit_family(family: str, method: str, template: str) -> str:
-    """The rate-limit bucket of a call: runs reads, run creation and jobs writes are separate."""
-    if family == "jobs":
-        if template in ("/jobs/run-now", "/jobs/runs/submit"):
-            return "runs_submit"
-        if template.startswith("/jobs/runs/"):
-            return "runs_read" if method == "GET" else "runs_write"
-        return "jobs" if method != "GET" else "jobs_read"
-    return family
+    """The rate-limit family of a call, from the table the hooks share (``api_families.py``)."""
+    return family_of(method, template)
 
 
 class Counters:
