@@ -47,7 +47,7 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "triggers": [
-            {"integration-name": INTEGRATION, "python-modules": ["airflow_dbx_provider.triggers.run_state"]}
+            {"integration-name": INTEGRATION, "python-modules": ["airflow_dbx_provider.triggers.run"]}
         ],
         "operators": [
             {
@@ -63,7 +63,7 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [
             {"integration-name": INTEGRATION, "python-modules": ["airflow_dbx_provider.sensors.run"]}
         ],
-        "extra-links": ["airflow_dbx_provider.operators.links.DatabricksRunPageLink"],
+        "extra-links": ["airflow_dbx_provider.runs.links.DatabricksRunPageLink"],
         "connection-types": [
             {
                 "hook-class-name": "airflow_dbx_provider.hooks.databricks.DatabricksHook",

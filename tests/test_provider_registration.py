@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
 
 import pytest
+
+from airflow_dbx_provider.get_provider_info import get_provider_info
 
 
 def test_providers_list_shows_the_provider() -> None:
@@ -42,3 +45,25 @@ def test_connection_form_offers_auth_retry_and_rate_limit_settings(dbx_form: dic
     assert set(extras["auth_type"]["schema"]["enum"]) >= {"pat", "oauth-m2m"}
     for name, field in extras.items():
         assert field["description"], f"{name} has no help text"
+
+
+def _registered_modules() -> list[str]:
+    info = get_provider_info()
+    kinds = ("hooks", "operators", "sensors", "triggers")
+    return [module for kind in kinds for entry in info[kind] for module in entry["python-modules"]]
+
+
+def _registered_classes() -> list[str]:
+    info = get_provider_info()
+    return [*info["extra-links"], *(c["hook-class-name"] for c in info["connection-types"])]
+
+
+@pytest.mark.parametrize("module", _registered_modules())
+def test_registered_module_imports(module: str) -> None:
+    importlib.import_module(module)
+
+
+@pytest.mark.parametrize("classpath", _registered_classes())
+def test_registered_class_resolves(classpath: str) -> None:
+    module, _, name = classpath.rpartition(".")
+    assert isinstance(getattr(importlib.import_module(module), name), type)

@@ -3,9 +3,9 @@
 from airflow_dbx_provider.operators.cancel_run import DatabricksCancelRunOperator
 from airflow_dbx_provider.operators.create_job import DatabricksCreateJobOperator
 from airflow_dbx_provider.operators.job_spec import validate_job_spec
-from airflow_dbx_provider.operators.links import DatabricksRunPageLink
 from airflow_dbx_provider.operators.run_now import DatabricksRunNowOperator
 from airflow_dbx_provider.operators.submit_run import DatabricksSubmitRunOperator
+from airflow_dbx_provider.runs.links import DatabricksRunPageLink
 
 __all__ = [
     "DatabricksCancelRunOperator",

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from airflow_dbx_provider.exceptions import DatabricksConfigError
-from airflow_dbx_provider.hooks.databricks import DatabricksHook
-from airflow_dbx_provider.operators.run_lifecycle import DEFAULT_CONN_ID
-from airflow_dbx_provider.triggers.states import RunState
+from airflow_dbx_provider.hooks.core import DEFAULT_CONN_ID
+from airflow_dbx_provider.runs.defaults import DEFAULT_POLLING_PERIOD_SECONDS
+from airflow_dbx_provider.runs.hook_mixin import DatabricksHookMixin
+from airflow_dbx_provider.runs.state import RunState
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class DatabricksCancelRunOperator(BaseOperator):
+class DatabricksCancelRunOperator(DatabricksHookMixin, BaseOperator):
     """Cancel ``run_id``, or all active runs of ``job_id``; returns ``[{run_id, result_state}]``.
 
     Cancelling is asynchronous in Databricks; with ``wait_for_termination`` the task ends only
@@ -35,7 +35,7 @@ class DatabricksCancelRunOperator(BaseOperator):
         job_id: int | str | None = None,
         databricks_conn_id: str = DEFAULT_CONN_ID,
         wait_for_termination: bool = True,
-        polling_period_seconds: float = 30,
+        polling_period_seconds: float = DEFAULT_POLLING_PERIOD_SECONDS,
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -44,14 +44,9 @@ class DatabricksCancelRunOperator(BaseOperator):
             raise DatabricksConfigError("give exactly one of run_id and job_id")
         self.run_id = run_id
         self.job_id = job_id
-        self.databricks_conn_id = databricks_conn_id
+        self._use_connection(databricks_conn_id, hook_params)
         self.wait_for_termination = wait_for_termination
         self.polling_period_seconds = polling_period_seconds
-        self.hook_params = dict(hook_params or {})
-
-    @cached_property
-    def hook(self) -> DatabricksHook:
-        return DatabricksHook(self.databricks_conn_id, **self.hook_params)
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         if self.run_id not in (None, ""):

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from airflow_dbx_provider.exceptions import DatabricksJobSpecError
-from airflow_dbx_provider.hooks.databricks import DatabricksHook
+from airflow_dbx_provider.hooks.core import DEFAULT_CONN_ID
 from airflow_dbx_provider.operators.job_spec import validate_job_spec
-from airflow_dbx_provider.operators.links import XCOM_JOB_ID
-from airflow_dbx_provider.operators.run_lifecycle import DEFAULT_CONN_ID
+from airflow_dbx_provider.runs.hook_mixin import DatabricksHookMixin
+from airflow_dbx_provider.runs.links import XCOM_JOB_ID
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class DatabricksCreateJobOperator(BaseOperator):
+class DatabricksCreateJobOperator(DatabricksHookMixin, BaseOperator):
     """Upsert a job by name from its JSON; returns (and pushes as ``job_id``) the job id.
 
     :param json: JobSettings (``name`` is required: it is the upsert key).
@@ -44,13 +43,8 @@ class DatabricksCreateJobOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.json = json
-        self.databricks_conn_id = databricks_conn_id
+        self._use_connection(databricks_conn_id, hook_params)
         self.access_control_list = access_control_list
-        self.hook_params = dict(hook_params or {})
-
-    @cached_property
-    def hook(self) -> DatabricksHook:
-        return DatabricksHook(self.databricks_conn_id, **self.hook_params)
 
     def execute(self, context: Context) -> int:
         validate_job_spec(self.json, kind="job")

@@ -8,36 +8,32 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.bases.operator import TriggerFailureReason
 
-from airflow_dbx_provider._compat import conf
 from airflow_dbx_provider.exceptions import DbxError
-from airflow_dbx_provider.hooks.databricks import DatabricksHook
+from airflow_dbx_provider.hooks.core import DEFAULT_CONN_ID
 from airflow_dbx_provider.operators.idempotency import base_token, generation_token
-from airflow_dbx_provider.operators.links import (
+from airflow_dbx_provider.runs.defaults import DEFAULT_POLLING_PERIOD_SECONDS, default_deferrable
+from airflow_dbx_provider.runs.hook_mixin import DatabricksHookMixin
+from airflow_dbx_provider.runs.links import (
     XCOM_JOB_ID,
     XCOM_RUN_ID,
     XCOM_TASK_OUTPUTS,
     DatabricksRunPageLink,
     push_run_page_url,
 )
-from airflow_dbx_provider.operators.run_output import collect_task_outputs, failure_error
-from airflow_dbx_provider.triggers.run_state import DatabricksRunTrigger
-from airflow_dbx_provider.triggers.states import RunState, run_summary
+from airflow_dbx_provider.runs.outcome import collect_task_outputs, failure_error, raise_for_watch_error
+from airflow_dbx_provider.runs.state import RunState
+from airflow_dbx_provider.runs.summary import run_summary
+from airflow_dbx_provider.triggers.run import DatabricksRunTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-DEFAULT_CONN_ID = "databricks_default"
 TRIGGER_FAIL = "__fail__"
-
-
-def default_deferrable() -> bool:
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
 class RunProgressLogger:
@@ -77,7 +73,7 @@ class RunProgressLogger:
                 self._task_states[key] = task_state
 
 
-class DatabricksRunLifecycleOperator(BaseOperator):
+class DatabricksRunLifecycleOperator(DatabricksHookMixin, BaseOperator):
     """Base of operators that start one run: idempotent start, wait (sync or deferred), explain failure.
 
     :param databricks_conn_id: Airflow connection of the workspace.
@@ -98,7 +94,7 @@ class DatabricksRunLifecycleOperator(BaseOperator):
         *,
         databricks_conn_id: str = DEFAULT_CONN_ID,
         wait_for_termination: bool = True,
-        polling_period_seconds: float = 30,
+        polling_period_seconds: float = DEFAULT_POLLING_PERIOD_SECONDS,
         deferrable: bool | None = None,
         idempotency_token: str | None = None,
         cancel_on_kill: bool = True,
@@ -106,18 +102,13 @@ class DatabricksRunLifecycleOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.databricks_conn_id = databricks_conn_id
+        self._use_connection(databricks_conn_id, hook_params)
         self.wait_for_termination = wait_for_termination
         self.polling_period_seconds = polling_period_seconds
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.idempotency_token = idempotency_token
         self.cancel_on_kill = cancel_on_kill
-        self.hook_params = dict(hook_params or {})
         self.run_id: int | None = None
-
-    @cached_property
-    def hook(self) -> DatabricksHook:
-        return DatabricksHook(self.databricks_conn_id, **self.hook_params)
 
     # ---- what subclasses provide -------------------------------------------------------------
     def prepare(self, context: Context) -> None:
@@ -163,11 +154,7 @@ class DatabricksRunLifecycleOperator(BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Resume after the trigger fired: the event already holds the final state and tasks."""
-        if event.get("status") == "error":
-            raise DbxError(
-                f"Watching Databricks run {event.get('run_id')} failed: {event.get('message')}",
-                error_code=event.get("error_code"),
-            )
+        raise_for_watch_error(event)
         self.run_id = int(event["run_id"])
         return self._finish(context, event)
 

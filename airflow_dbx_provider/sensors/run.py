@@ -4,25 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_dbx_provider._compat import AirflowSkipException
-from airflow_dbx_provider.exceptions import DatabricksConfigError, DbxError
-from airflow_dbx_provider.hooks.databricks import DatabricksHook
-from airflow_dbx_provider.operators.links import XCOM_RUN_ID, DatabricksRunPageLink, push_run_page_url
-from airflow_dbx_provider.operators.run_lifecycle import DEFAULT_CONN_ID, default_deferrable
-from airflow_dbx_provider.operators.run_output import failure_error
-from airflow_dbx_provider.triggers.run_state import DatabricksRunTrigger
-from airflow_dbx_provider.triggers.states import RunState, run_summary
+from airflow_dbx_provider.exceptions import DatabricksConfigError
+from airflow_dbx_provider.hooks.core import DEFAULT_CONN_ID
+from airflow_dbx_provider.runs.defaults import DEFAULT_POLLING_PERIOD_SECONDS, default_deferrable
+from airflow_dbx_provider.runs.hook_mixin import DatabricksHookMixin
+from airflow_dbx_provider.runs.links import XCOM_RUN_ID, DatabricksRunPageLink, push_run_page_url
+from airflow_dbx_provider.runs.outcome import failure_error, raise_for_watch_error
+from airflow_dbx_provider.runs.state import RunState
+from airflow_dbx_provider.runs.summary import run_summary
+from airflow_dbx_provider.triggers.run import DatabricksRunTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class DatabricksRunSensor(BaseSensorOperator):
+class DatabricksRunSensor(DatabricksHookMixin, BaseSensorOperator):
     """Succeed when the run is terminal and successful; fail (or skip with ``soft_fail``) otherwise.
 
     Give one of ``run_id``, ``job_id`` or ``job_name``; with a job, the sensor follows the job's
@@ -43,7 +44,7 @@ class DatabricksRunSensor(BaseSensorOperator):
         job_name: str | None = None,
         databricks_conn_id: str = DEFAULT_CONN_ID,
         deferrable: bool | None = None,
-        poke_interval: float = 30,
+        poke_interval: float = DEFAULT_POLLING_PERIOD_SECONDS,
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -56,15 +57,10 @@ class DatabricksRunSensor(BaseSensorOperator):
         self.run_id = run_id
         self.job_id = job_id
         self.job_name = job_name
-        self.databricks_conn_id = databricks_conn_id
+        self._use_connection(databricks_conn_id, hook_params)
         self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.hook_params = dict(hook_params or {})
         self._last_state: str | None = None
         self._seen_run_id: int | None = None
-
-    @cached_property
-    def hook(self) -> DatabricksHook:
-        return DatabricksHook(self.databricks_conn_id, **self.hook_params)
 
     def _current_run(self) -> dict[str, Any] | None:
         if self.run_id:
@@ -122,11 +118,7 @@ class DatabricksRunSensor(BaseSensorOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        if event.get("status") == "error":
-            raise DbxError(
-                f"Watching Databricks run {event.get('run_id')} failed: {event.get('message')}",
-                error_code=event.get("error_code"),
-            )
+        raise_for_watch_error(event)
         if event.get("status") != "success":
             self._fail(event)
         self.log.info(

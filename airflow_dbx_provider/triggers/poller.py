@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from airflow_dbx_provider.exceptions import DatabricksNotFoundError, DbxError
-from airflow_dbx_provider.triggers.states import RunState, run_summary
+from airflow_dbx_provider.runs.state import RunState
+from airflow_dbx_provider.runs.summary import run_summary
 
 log = logging.getLogger(__name__)
 

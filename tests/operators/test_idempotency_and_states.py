@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from airflow_dbx_provider.operators.idempotency import base_token, generation_token
-from airflow_dbx_provider.triggers.states import RunState, latest_task_attempts, run_summary
+from airflow_dbx_provider.runs.state import RunState
+from airflow_dbx_provider.runs.summary import latest_task_attempts, run_summary
 
 
 def test_token_is_stable_short_and_distinct() -> None:

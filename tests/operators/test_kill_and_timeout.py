@@ -11,7 +11,7 @@ import pytest
 from airflow_dbx_provider.exceptions import DatabricksConfigError, DatabricksRunFailedError
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
 from airflow_dbx_provider.operators import DatabricksRunNowOperator, DatabricksSubmitRunOperator
-from airflow_dbx_provider.triggers.states import RunState
+from airflow_dbx_provider.runs.state import RunState
 from tests.operators.support import notebook_task
 
 

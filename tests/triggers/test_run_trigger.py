@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import time
 from typing import Any
@@ -10,8 +11,8 @@ from typing import Any
 import pytest
 
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
+from airflow_dbx_provider.runs.state import RunState
 from airflow_dbx_provider.triggers import DatabricksRunTrigger
-from airflow_dbx_provider.triggers.states import RunState
 from tests.operators.support import CLUSTER, notebook_task, requests_to
 
 POLL = 0.2
@@ -31,7 +32,9 @@ async def _fire(trigger: DatabricksRunTrigger) -> dict[str, Any]:
 def test_serialize_round_trip_is_plain() -> None:
     trigger = DatabricksRunTrigger(run_id=5, databricks_conn_id="c", polling_period_seconds=3, job_id=9)
     classpath, kwargs = trigger.serialize()
-    assert classpath == "airflow_dbx_provider.triggers.run_state.DatabricksRunTrigger"
+    assert classpath == "airflow_dbx_provider.triggers.run.DatabricksRunTrigger"
+    module, _, name = classpath.rpartition(".")
+    assert getattr(importlib.import_module(module), name) is DatabricksRunTrigger  # as the triggerer does
     assert json.loads(json.dumps(kwargs)) == kwargs
     assert DatabricksRunTrigger(**kwargs).serialize() == (classpath, kwargs)
 

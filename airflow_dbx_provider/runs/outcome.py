@@ -1,8 +1,8 @@
-"""Turn a finished run into Airflow results: task outputs on success, an explained error otherwise.
+"""How a run ended, for Airflow: trigger event payloads, task outputs, and the explained failure.
 
-Shared by the operators (sync and deferred paths) and the sensor. Input is the plain
-:func:`~airflow_dbx_provider.triggers.states.run_summary` dict, so the deferred path needs no extra
-``runs/get`` after the trigger fires.
+Shared by the run operators (sync and deferred paths), the run sensor and the run trigger. Input is
+the plain :func:`~airflow_dbx_provider.runs.summary.run_summary` dict (or the trigger event that
+carries it), so the deferred path needs no extra ``runs/get`` after the trigger fires.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from airflow_dbx_provider.exceptions import DatabricksRunFailedError, DbxError
-from airflow_dbx_provider.triggers.states import NO_OUTPUT_RESULT_STATES, RunState
+from airflow_dbx_provider.runs.state import NO_OUTPUT_RESULT_STATES, RunState
 
 TRACE_LINES = 40
 LOG_TAIL_LINES = 30
@@ -20,6 +20,44 @@ LOG_TAIL_LINES = 30
 
 class _OutputReader(Protocol):
     def get_run_output(self, run_id: int) -> dict[str, Any]: ...
+
+
+def event_payload(summary: Mapping[str, Any], run_page_url: str | None = None) -> dict[str, Any]:
+    """The ``TriggerEvent`` payload for a finished run (plain values only)."""
+    state = RunState.from_dict(summary["run_state"])
+    return {
+        "status": "success" if state.is_successful else "failed",
+        "run_id": int(summary["run_id"]),
+        "job_id": summary.get("job_id"),
+        "run_page_url": summary.get("run_page_url") or run_page_url,
+        "run_state": state.to_dict(),
+        "tasks": list(summary.get("tasks") or []),
+        "error_code": None if state.is_successful else state.outcome,
+        "message": f"run {summary['run_id']} {state.describe()}",
+    }
+
+
+def error_payload(run_id: int, run_page_url: str | None, err: DbxError) -> dict[str, Any]:
+    """Payload when the run could not be watched (its outcome is unknown)."""
+    return {
+        "status": "error",
+        "run_id": run_id,
+        "job_id": None,
+        "run_page_url": run_page_url,
+        "run_state": None,
+        "tasks": [],
+        "error_code": err.error_code if err.error_code is not None else type(err).__name__,
+        "message": str(err),
+    }
+
+
+def raise_for_watch_error(event: Mapping[str, Any]) -> None:
+    """Raise when the trigger could not watch the run (an ``error`` event: the outcome is unknown)."""
+    if event.get("status") == "error":
+        raise DbxError(
+            f"Watching Databricks run {event.get('run_id')} failed: {event.get('message')}",
+            error_code=event.get("error_code"),
+        )
 
 
 def _trim_head_tail(text: str, keep: int) -> str:

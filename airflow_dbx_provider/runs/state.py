@@ -1,11 +1,11 @@
-"""Run state as a small value type shared by operators, the sensor and the trigger.
+"""Run state as a small value type, and the state sets that classify it.
 
 It travels inside ``TriggerEvent`` payloads, so it converts to and from plain dicts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -88,41 +88,3 @@ class RunState:
             result_state=data.get("result_state"),
             state_message=str(data.get("state_message") or ""),
         )
-
-
-def latest_task_attempts(tasks: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The latest attempt per ``task_key`` (retries and repairs add attempts), in first-seen order."""
-    latest: dict[str, dict[str, Any]] = {}
-    for task in tasks:
-        key = str(task.get("task_key", ""))
-        known = latest.get(key)
-        rank = (int(task.get("attempt_number") or 0), int(task.get("start_time") or 0))
-        if known is None or rank >= (
-            int(known.get("attempt_number") or 0),
-            int(known.get("start_time") or 0),
-        ):
-            latest[key] = dict(task)
-    return list(latest.values())
-
-
-def task_summary(task: Mapping[str, Any]) -> dict[str, Any]:
-    """Plain, small description of a task run: what a trigger event carries and the operator reads."""
-    state = RunState.from_api(task.get("state"))
-    return {
-        "task_key": str(task.get("task_key", "")),
-        "run_id": int(task.get("run_id") or 0),
-        "attempt_number": int(task.get("attempt_number") or 0),
-        "notebook": "notebook_task" in task,
-        **state.to_dict(),
-    }
-
-
-def run_summary(run: Mapping[str, Any]) -> dict[str, Any]:
-    """Plain summary of a finished run with its latest task attempts (event payload, XCom)."""
-    return {
-        "run_id": int(run.get("run_id") or 0),
-        "job_id": run.get("job_id"),
-        "run_page_url": run.get("run_page_url"),
-        "run_state": RunState.of_run(run).to_dict(),
-        "tasks": [task_summary(t) for t in latest_task_attempts(run.get("tasks") or [])],
-    }

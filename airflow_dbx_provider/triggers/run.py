@@ -13,40 +13,11 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_dbx_provider.exceptions import DbxError
+from airflow_dbx_provider.hooks.core import DEFAULT_CONN_ID
 from airflow_dbx_provider.hooks.databricks_async import DatabricksAsyncHook
+from airflow_dbx_provider.runs.defaults import DEFAULT_POLLING_PERIOD_SECONDS
+from airflow_dbx_provider.runs.outcome import error_payload, event_payload
 from airflow_dbx_provider.triggers.poller import RunStatePoller, shared_poller
-from airflow_dbx_provider.triggers.states import RunState
-
-DEFAULT_CONN_ID = "databricks_default"
-
-
-def event_payload(summary: dict[str, Any], run_page_url: str | None = None) -> dict[str, Any]:
-    """The ``TriggerEvent`` payload for a finished run (plain values only)."""
-    state = RunState.from_dict(summary["run_state"])
-    return {
-        "status": "success" if state.is_successful else "failed",
-        "run_id": int(summary["run_id"]),
-        "job_id": summary.get("job_id"),
-        "run_page_url": summary.get("run_page_url") or run_page_url,
-        "run_state": state.to_dict(),
-        "tasks": list(summary.get("tasks") or []),
-        "error_code": None if state.is_successful else state.outcome,
-        "message": f"run {summary['run_id']} {state.describe()}",
-    }
-
-
-def error_payload(run_id: int, run_page_url: str | None, err: DbxError) -> dict[str, Any]:
-    """Payload when the run could not be watched (its outcome is unknown)."""
-    return {
-        "status": "error",
-        "run_id": run_id,
-        "job_id": None,
-        "run_page_url": run_page_url,
-        "run_state": None,
-        "tasks": [],
-        "error_code": err.error_code if err.error_code is not None else type(err).__name__,
-        "message": str(err),
-    }
 
 
 class DatabricksRunTrigger(BaseTrigger):
@@ -63,7 +34,7 @@ class DatabricksRunTrigger(BaseTrigger):
         self,
         run_id: int,
         databricks_conn_id: str = DEFAULT_CONN_ID,
-        polling_period_seconds: float = 30,
+        polling_period_seconds: float = DEFAULT_POLLING_PERIOD_SECONDS,
         run_page_url: str | None = None,
         job_id: int | None = None,
         cancel_on_kill: bool = True,
