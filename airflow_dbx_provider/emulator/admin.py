@@ -30,10 +30,10 @@ from airflow_dbx_provider.emulator.errors import (
 )
 
 if TYPE_CHECKING:
-    from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
+    from airflow_dbx_provider.emulator.composition import Workspace
 
 
-async def handle_admin(request: Request, state: WorkspaceState) -> Response:
+async def handle_admin(request: Request, state: Workspace) -> Response:
     path, method = request.url.path, request.method
     try:
         if path == "/_emulator/health":
@@ -62,7 +62,7 @@ async def _json(request: Request) -> dict[str, Any]:
     return body
 
 
-def _dispatch(method: str, path: str, body: dict[str, Any], state: WorkspaceState) -> dict[str, Any]:
+def _dispatch(method: str, path: str, body: dict[str, Any], state: Workspace) -> dict[str, Any]:
     if (method, path) == ("POST", "/_emulator/reset"):
         state.reset()
         return {}
@@ -99,7 +99,7 @@ def _dispatch(method: str, path: str, body: dict[str, Any], state: WorkspaceStat
     raise endpoint_not_found(method, path)
 
 
-def configure_faults(state: WorkspaceState, body: dict[str, Any]) -> None:
+def configure_faults(state: Workspace, body: dict[str, Any]) -> None:
     """One fault rule (or `{"rules": [...]}`): scripted by sequence/count, or by probability."""
     rules = body.get("rules", [body])
     if "slow_seconds" in body:
@@ -125,13 +125,13 @@ document.getElementById('focus').textContent='Run '+m[2]+' of job '+m[1]+(r?'':'
 if(r){{r.style.background='#ffd';r.scrollIntoView();}}}}</script></body></html>"""
 
 
-def run_page(state: WorkspaceState, limit: int = 200) -> HTMLResponse:
+def run_page(state: Workspace, limit: int = 200) -> HTMLResponse:
     """What `run_page_url` (`/?o=<ws>#job/<job>/run/<run>`) opens: recent runs and their states.
 
     Not behind auth (a browser cannot send the token); it shows names and states, no secrets.
     """
     with state.store.lock:
-        runs = sorted(state.runs.runs.values(), key=lambda r: r["run_id"], reverse=True)[:limit]
+        runs = sorted(state.run_registry.runs.values(), key=lambda r: r["run_id"], reverse=True)[:limit]
         rows = []
         for run in runs:
             st = run["state"]

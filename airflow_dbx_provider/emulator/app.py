@@ -12,17 +12,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 
-from airflow_dbx_provider.emulator import handlers  # noqa: F401  (registers every API route)
 from airflow_dbx_provider.emulator.admin import handle_admin, run_page
+from airflow_dbx_provider.emulator.composition import Workspace
 from airflow_dbx_provider.emulator.errors import (
     EmulatorError,
     bad_target,
     endpoint_not_found,
     malformed_request,
 )
-from airflow_dbx_provider.emulator.routing import ApiRequest, NoRoute, RawResponse, UploadedFile, match
+from airflow_dbx_provider.emulator.handlers import (
+    ClustersHandlers,
+    DbfsHandlers,
+    IdentityHandlers,
+    JobsHandlers,
+    PermissionsHandlers,
+    SecretsHandlers,
+    WorkspaceHandlers,
+)
+from airflow_dbx_provider.emulator.routing import ApiRequest, NoRoute, RawResponse, RouteTable, UploadedFile
 from airflow_dbx_provider.emulator.sample_source import handle_sample_source
-from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
 
 log = logging.getLogger("airflow_dbx_provider.emulator")
 
@@ -35,7 +43,24 @@ def error_response(err: EmulatorError) -> Response:
     return JSONResponse(err.body(), status_code=err.status_code, headers=err.headers)
 
 
-def create_app(state: WorkspaceState) -> Starlette:
+def route_table(state: Workspace) -> RouteTable:
+    """Every API family's handlers, each bound to the services it needs."""
+    return RouteTable(
+        [
+            JobsHandlers(state.jobs, state.runs, state.run_queries, state.job_operations),
+            ClustersHandlers(state.clusters),
+            DbfsHandlers(state.dbfs, state.config),
+            SecretsHandlers(state.secrets, state.config),
+            WorkspaceHandlers(state.workspace),
+            PermissionsHandlers(state.permissions),
+            IdentityHandlers(state.config),
+        ]
+    )
+
+
+def create_app(state: Workspace) -> Starlette:
+    routes = route_table(state)
+
     async def dispatch(request: Request) -> Response:
         path = request.url.path
         method = request.method
@@ -48,7 +73,7 @@ def create_app(state: WorkspaceState) -> Starlette:
         if path == "/.well-known/databricks-config" or path.startswith("/oidc/"):
             return await _identity_endpoint(request, state)
         try:
-            found = match(method, path)
+            found = routes.match(method, path)
         except NoRoute as missing:
             err = bad_target(path) if missing.kind == "bad_target" else endpoint_not_found(method, path)
             state.counters.record(method, path, "unknown", err.status_code)
@@ -73,7 +98,6 @@ def create_app(state: WorkspaceState) -> Starlette:
                 version=found.version,
                 params=params,
                 principal=principal,
-                state=state,
                 path_params=found.path_params,
                 headers=dict(request.headers),
                 files=files,
@@ -149,7 +173,7 @@ async def _read_params(request: Request) -> tuple[dict[str, Any], dict[str, Uplo
     return params, files
 
 
-async def _identity_endpoint(request: Request, state: WorkspaceState) -> Response:
+async def _identity_endpoint(request: Request, state: Workspace) -> Response:
     """Host metadata and OAuth M2M: what databricks-sdk reads before any API call."""
     base = state.base_url or str(request.base_url).rstrip("/")
     path = request.url.path

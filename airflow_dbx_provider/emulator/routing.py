@@ -1,23 +1,25 @@
-"""Path → handler table shared by every API family.
+"""Path → handler table, built per app from handler objects.
 
-Each family module registers its handlers with `@route(...)`; the app looks them up with
-`match()`. Handlers receive an `ApiRequest` and return a JSON-serialisable dict (or a
-`RawResponse` for the few endpoints that send bytes), or raise `EmulatorError`.
+Handler classes (one per API family, as moto's `responses.py`) mark their methods with
+`@route(...)`; `RouteTable` binds the marked methods of the given instances, so each handler
+reaches exactly the services its class was constructed with. A handler receives an
+`ApiRequest` and returns a JSON-serialisable dict (or a `RawResponse` for the few endpoints
+that send bytes), or raises `EmulatorError`.
 """
 
 from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_dbx_provider.emulator.errors import invalid_parameter
+from airflow_dbx_provider.emulator.wire import to_bool, to_int
 
 if TYPE_CHECKING:
     from airflow_dbx_provider.emulator.auth import Principal
-    from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
 
 
 @dataclass
@@ -43,7 +45,6 @@ class ApiRequest:
     version: str
     params: dict[str, Any]
     principal: Principal
-    state: WorkspaceState
     path_params: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     files: dict[str, UploadedFile] = field(default_factory=dict)
@@ -66,6 +67,9 @@ class ApiRequest:
             return default
         return to_int(value, name)
 
+    def required_int(self, name: str) -> builtins.int:
+        return to_int(self.require(name), name)
+
     def bool(self, name: str, default: bool = False) -> bool:
         return to_bool(self.params.get(name), default)
 
@@ -79,33 +83,22 @@ class ApiRequest:
             raise invalid_parameter(f"Invalid value for field {name}: expected a string")
         return str(value)
 
-
-def to_int(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise invalid_parameter(f"Invalid value for field {name}: expected an integer, got {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            pass
-    raise invalid_parameter(f"Invalid value for field {name}: expected an integer, got {value!r}")
-
-
-def to_bool(value: Any, default: bool = False) -> bool:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes")
-    return bool(value)
+    def required_str(self, name: builtins.str) -> builtins.str:
+        return str(self.str(name, required=True))
 
 
 Handler = Callable[[ApiRequest], Any]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """What `@route` records on a handler method."""
+
+    method: str
+    template: str
+    family: str
+    versions: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -118,24 +111,22 @@ class Route:
     template: str
 
 
-_ROUTES: list[Route] = []
+_SPECS_ATTR = "_dbx_routes"
 _VERSION_RE = re.compile(r"^/api/(?P<version>\d+\.\d+)(?P<rest>/.*)$")
 
 
-def route(
-    method: str, template: str, *, family: str, versions: tuple[str, ...]
-) -> Callable[[Handler], Handler]:
-    """Register a handler for `/api/{version}{template}`; `{name}` segments become path params."""
+def route(method: str, template: str, *, family: str, versions: tuple[str, ...]) -> Callable[[F], F]:
+    """Mark a handler method for `/api/{version}{template}`; `{name}` segments become path params.
 
-    regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$"
+    Stackable: one method may serve several templates (the permissions API's two prefixes).
+    """
 
-    def register(handler: Handler) -> Handler:
-        _ROUTES.append(
-            Route(method.upper(), re.compile(regex), handler, family, frozenset(versions), template)
-        )
+    def mark(handler: F) -> F:
+        specs: list[RouteSpec] = handler.__dict__.setdefault(_SPECS_ATTR, [])
+        specs.append(RouteSpec(method.upper(), template, family, frozenset(versions)))
         return handler
 
-    return register
+    return mark
 
 
 @dataclass
@@ -152,41 +143,51 @@ class NoRoute(Exception):
         self.kind = kind
 
 
-def match(method: str, path: str) -> Match:
-    """Find the handler, or raise NoRoute telling a wrong version from an unknown endpoint."""
+class RouteTable:
+    """The routes of the given handler objects, in class declaration order."""
 
-    found = _VERSION_RE.match(path)
-    if not found:
+    def __init__(self, handler_objects: Iterable[object]) -> None:
+        self._routes: list[Route] = []
+        for obj in handler_objects:
+            for name, attr in vars(type(obj)).items():
+                for spec in getattr(attr, _SPECS_ATTR, ()):
+                    regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", spec.template) + "$"
+                    self._routes.append(
+                        Route(spec.method, re.compile(regex), getattr(obj, name), spec.family,
+                              spec.versions, spec.template)
+                    )  # fmt: skip
+
+    def match(self, method: str, path: str) -> Match:
+        """Find the handler, or raise NoRoute telling a wrong version from an unknown endpoint."""
+        found = _VERSION_RE.match(path)
+        if not found:
+            raise NoRoute("not_found")
+        version, rest = found.group("version"), found.group("rest")
+        path_known_in_other_version = False
+        method_known = False
+        for candidate in self._routes:
+            params = candidate.pattern.match(rest)
+            if not params:
+                continue
+            if version not in candidate.versions:
+                path_known_in_other_version = True
+                continue
+            if candidate.method != method.upper():
+                method_known = True
+                continue
+            return Match(candidate, version, params.groupdict())
+        if path_known_in_other_version and not method_known:
+            raise NoRoute("bad_target")
         raise NoRoute("not_found")
-    version, rest = found.group("version"), found.group("rest")
-    path_known_in_other_version = False
-    method_known = False
-    for candidate in _ROUTES:
-        params = candidate.pattern.match(rest)
-        if not params:
-            continue
-        if version not in candidate.versions:
-            path_known_in_other_version = True
-            continue
-        if candidate.method != method.upper():
-            method_known = True
-            continue
-        return Match(candidate, version, params.groupdict())
-    if path_known_in_other_version and not method_known:
-        raise NoRoute("bad_target")
-    raise NoRoute("not_found")
 
+    def family_of(self, path: str) -> str:
+        """The endpoint family used for rate limits, faults and counters ("jobs", "runs", "dbfs", ...)."""
+        found = _VERSION_RE.match(path)
+        rest = found.group("rest") if found else path
+        for candidate in self._routes:
+            if candidate.pattern.match(rest):
+                return candidate.family
+        return "other"
 
-def family_of(path: str) -> str:
-    """The endpoint family used for rate limits, faults and counters ("jobs", "runs", "dbfs", ...)."""
-
-    found = _VERSION_RE.match(path)
-    rest = found.group("rest") if found else path
-    for candidate in _ROUTES:
-        if candidate.pattern.match(rest):
-            return candidate.family
-    return "other"
-
-
-def all_routes() -> list[Route]:
-    return list(_ROUTES)
+    def routes(self) -> list[Route]:
+        return list(self._routes)

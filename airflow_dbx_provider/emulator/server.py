@@ -23,8 +23,8 @@ from typing import Any
 import uvicorn
 
 from airflow_dbx_provider.emulator.app import create_app
+from airflow_dbx_provider.emulator.composition import Workspace
 from airflow_dbx_provider.emulator.config import EmulatorConfig
-from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
 
 log = logging.getLogger("airflow_dbx_provider.emulator")
 
@@ -112,7 +112,7 @@ class EmulatorServer:
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
-        self.state: WorkspaceState | None = None
+        self.state: Workspace | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._engine: threading.Thread | None = None
@@ -131,7 +131,7 @@ class EmulatorServer:
     def start(self, timeout: float = 30.0) -> EmulatorServer:
         if self._thread is not None:
             raise RuntimeError("already started")
-        self.state = WorkspaceState(self.config)
+        self.state = Workspace(self.config)
         ssl_args: dict[str, Any] = {}
         if self.config.tls or self.config.cert_file:
             if not (self.config.cert_file and self.config.key_file):

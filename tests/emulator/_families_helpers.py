@@ -14,9 +14,9 @@ import pytest
 import requests
 from databricks.sdk import WorkspaceClient
 
+from airflow_dbx_provider.emulator.composition import Workspace
 from airflow_dbx_provider.emulator.config import EmulatorConfig, PrincipalSpec
 from airflow_dbx_provider.emulator.server import EmulatorServer
-from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
 
 BOB = PrincipalSpec("bob@example.com", token="bob-token", groups=["analysts"])
 CAROL = PrincipalSpec("carol@example.com", token="carol-token")
@@ -26,7 +26,7 @@ CAROL = PrincipalSpec("carol@example.com", token="carol-token")
 class LiveEmulator:
     url: str
     admin_token: str
-    state: WorkspaceState
+    state: Workspace
     _stop: Any
 
     def stop(self) -> None:

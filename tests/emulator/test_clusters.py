@@ -215,10 +215,10 @@ def test_start_running_cluster_message(emu: LiveEmulator) -> None:
 
 
 def test_state_survives_restart(emu: LiveEmulator) -> None:
-    from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
+    from airflow_dbx_provider.emulator.composition import Workspace
 
     cluster_id = create(emu)
-    reopened = WorkspaceState(emu.state.config)
+    reopened = Workspace(emu.state.config)
     try:
         assert reopened.clusters.get_cluster(cluster_id)["cluster_name"] == "etl"
     finally:

@@ -96,11 +96,11 @@ def test_strict_versions_bad_target(tmp_path: Any) -> None:
 
 
 def test_files_survive_a_restart(emu: LiveEmulator) -> None:
-    from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
+    from airflow_dbx_provider.emulator.composition import Workspace
 
     handle = emu.call("POST", "/api/2.0/dbfs/create", json={"path": "/h.bin"}).json()["handle"]
     emu.call("POST", "/api/2.0/dbfs/add-block", json={"handle": handle, "data": b64(b"abc")})
-    reopened = WorkspaceState(emu.state.config)
+    reopened = Workspace(emu.state.config)
     try:
         reopened.dbfs.close_handle(handle)  # an open handle outlives the process
         assert reopened.dbfs.local_path("/h.bin").read_bytes() == b"abc"

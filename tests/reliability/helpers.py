@@ -76,7 +76,7 @@ def run_states(server: Any) -> dict[int, tuple[str, str | None]]:
     with server.state.store.lock:
         return {
             int(run["run_id"]): (run["state"]["life_cycle_state"], run["state"].get("result_state"))
-            for run in server.state.runs.runs.values()
+            for run in server.state.run_registry.runs.values()
         }
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.emulator.errors import invalid_parameter
-from airflow_dbx_provider.emulator.routing import ApiRequest, route, to_bool
+from airflow_dbx_provider.emulator.routing import ApiRequest, route
+from airflow_dbx_provider.emulator.wire import decode_offset_token, encode_offset_token, to_bool
+
+if TYPE_CHECKING:
+    from airflow_dbx_provider.emulator.services.clusters import ClustersService
 
 VERSIONS = ("2.0", "2.1")
 DEFAULT_PAGE_SIZE = 100
@@ -17,119 +20,109 @@ def clusters_route(method: str, action: str) -> Any:
 
 
 def _cluster_id(req: ApiRequest) -> str:
-    return str(req.str("cluster_id", required=True))
+    return req.required_str("cluster_id")
 
 
-@clusters_route("POST", "create")
-def create(req: ApiRequest) -> dict[str, Any]:
-    return {"cluster_id": req.state.clusters.create(req.params, req.principal.name)}
+class ClustersHandlers:
+    def __init__(self, clusters: ClustersService) -> None:
+        self.clusters = clusters
 
+    @clusters_route("POST", "create")
+    def create(self, req: ApiRequest) -> dict[str, Any]:
+        return {"cluster_id": self.clusters.create(req.params, req.principal.name)}
 
-@clusters_route("POST", "edit")
-def edit(req: ApiRequest) -> dict[str, Any]:
-    req.state.clusters.edit(_cluster_id(req), req.params)
-    return {}
+    @clusters_route("POST", "edit")
+    def edit(self, req: ApiRequest) -> dict[str, Any]:
+        self.clusters.edit(_cluster_id(req), req.params)
+        return {}
 
+    @clusters_route("POST", "update")
+    def update(self, req: ApiRequest) -> dict[str, Any]:
+        mask = req.str("update_mask", required=True) or ""
+        cluster = req.get("cluster", {})
+        if not isinstance(cluster, dict):
+            raise invalid_parameter("Invalid value for field cluster: expected an object")
+        fields = [name.strip() for name in mask.split(",") if name.strip()]
+        self.clusters.edit(_cluster_id(req), cluster, partial_fields=fields)
+        return {}
 
-@clusters_route("POST", "update")
-def update(req: ApiRequest) -> dict[str, Any]:
-    mask = req.str("update_mask", required=True) or ""
-    cluster = req.get("cluster", {})
-    if not isinstance(cluster, dict):
-        raise invalid_parameter("Invalid value for field cluster: expected an object")
-    fields = [name.strip() for name in mask.split(",") if name.strip()]
-    req.state.clusters.edit(_cluster_id(req), cluster, partial_fields=fields)
-    return {}
+    @clusters_route("POST", "start")
+    def start(self, req: ApiRequest) -> dict[str, Any]:
+        self.clusters.start(_cluster_id(req))
+        return {}
 
+    @clusters_route("POST", "restart")
+    def restart(self, req: ApiRequest) -> dict[str, Any]:
+        self.clusters.restart(_cluster_id(req))
+        return {}
 
-@clusters_route("POST", "start")
-def start(req: ApiRequest) -> dict[str, Any]:
-    req.state.clusters.start(_cluster_id(req))
-    return {}
+    @clusters_route("POST", "delete")
+    def delete(self, req: ApiRequest) -> dict[str, Any]:
+        self.clusters.delete(_cluster_id(req), req.principal.name)
+        return {}
 
+    @clusters_route("POST", "permanent-delete")
+    def permanent_delete(self, req: ApiRequest) -> dict[str, Any]:
+        self.clusters.permanent_delete(_cluster_id(req))
+        return {}
 
-@clusters_route("POST", "restart")
-def restart(req: ApiRequest) -> dict[str, Any]:
-    req.state.clusters.restart(_cluster_id(req))
-    return {}
+    @clusters_route("POST", "resize")
+    def resize(self, req: ApiRequest) -> dict[str, Any]:
+        autoscale = req.get("autoscale")
+        self.clusters.resize(_cluster_id(req), req.int("num_workers"), autoscale)
+        return {}
 
+    @clusters_route("POST", "pin")
+    def pin(self, req: ApiRequest) -> dict[str, Any]:
+        self.clusters.pin(_cluster_id(req), True)
+        return {}
 
-@clusters_route("POST", "delete")
-def delete(req: ApiRequest) -> dict[str, Any]:
-    req.state.clusters.delete(_cluster_id(req), req.principal.name)
-    return {}
+    @clusters_route("POST", "unpin")
+    def unpin(self, req: ApiRequest) -> dict[str, Any]:
+        self.clusters.pin(_cluster_id(req), False)
+        return {}
 
+    @clusters_route("POST", "events")
+    def events(self, req: ApiRequest) -> dict[str, Any]:
+        limit = req.int("limit") or req.int("page_size") or 50
+        if not 1 <= limit <= 500:
+            raise invalid_parameter("limit must be between 1 and 500.")
+        offset = req.int("offset", 0) or 0
+        return self.clusters.events(_cluster_id(req), limit, offset, req.str("order", "DESC") or "DESC")
 
-@clusters_route("POST", "permanent-delete")
-def permanent_delete(req: ApiRequest) -> dict[str, Any]:
-    req.state.clusters.permanent_delete(_cluster_id(req))
-    return {}
+    @clusters_route("GET", "get")
+    def get(self, req: ApiRequest) -> dict[str, Any]:
+        return self.clusters.get_cluster(_cluster_id(req))
 
+    @clusters_route("GET", "list")
+    def list_clusters(self, req: ApiRequest) -> dict[str, Any]:
+        """2.0 returns everything; 2.1 pages with an opaque token and honours `filter_by`."""
+        states = _filter_values(req, "cluster_states")
+        sources = _filter_values(req, "cluster_sources")
+        pinned_raw = req.params.get("filter_by.is_pinned", _filter_dict(req).get("is_pinned"))
+        pinned = None if pinned_raw is None else to_bool(pinned_raw)
+        clusters = self.clusters.list_clusters(states, sources, pinned)
+        if req.version == "2.0":
+            return {"clusters": clusters} if clusters else {}
+        page_size = req.int("page_size") or DEFAULT_PAGE_SIZE
+        if page_size < 1:
+            raise invalid_parameter("page_size must be positive.")
+        offset = decode_offset_token(req.str("page_token"))
+        page = clusters[offset : offset + page_size]
+        result: dict[str, Any] = {"clusters": page} if page else {}
+        if offset + page_size < len(clusters):
+            result["next_page_token"] = encode_offset_token(offset + page_size)
+        if offset > 0:
+            result["prev_page_token"] = encode_offset_token(max(0, offset - page_size))
+        return result
 
-@clusters_route("POST", "resize")
-def resize(req: ApiRequest) -> dict[str, Any]:
-    autoscale = req.get("autoscale")
-    req.state.clusters.resize(_cluster_id(req), req.int("num_workers"), autoscale)
-    return {}
+    @clusters_route("GET", "spark-versions")
+    def spark_versions(self, req: ApiRequest) -> dict[str, Any]:
+        return {"versions": self.clusters.spark_versions()}
 
-
-@clusters_route("POST", "pin")
-def pin(req: ApiRequest) -> dict[str, Any]:
-    req.state.clusters.pin(_cluster_id(req), True)
-    return {}
-
-
-@clusters_route("POST", "unpin")
-def unpin(req: ApiRequest) -> dict[str, Any]:
-    req.state.clusters.pin(_cluster_id(req), False)
-    return {}
-
-
-@clusters_route("POST", "events")
-def events(req: ApiRequest) -> dict[str, Any]:
-    limit = req.int("limit") or req.int("page_size") or 50
-    if not 1 <= limit <= 500:
-        raise invalid_parameter("limit must be between 1 and 500.")
-    offset = req.int("offset", 0) or 0
-    return req.state.clusters.events(_cluster_id(req), limit, offset, req.str("order", "DESC") or "DESC")
-
-
-@clusters_route("GET", "get")
-def get(req: ApiRequest) -> dict[str, Any]:
-    return req.state.clusters.get_cluster(_cluster_id(req))
-
-
-@clusters_route("GET", "list")
-def list_clusters(req: ApiRequest) -> dict[str, Any]:
-    """2.0 returns everything; 2.1 pages with an opaque token and honours `filter_by`."""
-    states = _filter_values(req, "cluster_states")
-    sources = _filter_values(req, "cluster_sources")
-    pinned_raw = req.params.get("filter_by.is_pinned", _filter_dict(req).get("is_pinned"))
-    pinned = None if pinned_raw is None else to_bool(pinned_raw)
-    clusters = req.state.clusters.list_clusters(states, sources, pinned)
-    if req.version == "2.0":
-        return {"clusters": clusters} if clusters else {}
-    page_size = req.int("page_size") or DEFAULT_PAGE_SIZE
-    if page_size < 1:
-        raise invalid_parameter("page_size must be positive.")
-    offset = _decode_token(req.str("page_token"))
-    page = clusters[offset : offset + page_size]
-    result: dict[str, Any] = {"clusters": page} if page else {}
-    if offset + page_size < len(clusters):
-        result["next_page_token"] = _encode_token(offset + page_size)
-    if offset > 0:
-        result["prev_page_token"] = _encode_token(max(0, offset - page_size))
-    return result
-
-
-@clusters_route("GET", "spark-versions")
-def spark_versions(req: ApiRequest) -> dict[str, Any]:
-    return {"versions": req.state.clusters.spark_versions()}
-
-
-@clusters_route("GET", "list-node-types")
-def list_node_types(req: ApiRequest) -> dict[str, Any]:
-    return {"node_types": req.state.clusters.node_types()}
+    @clusters_route("GET", "list-node-types")
+    def list_node_types(self, req: ApiRequest) -> dict[str, Any]:
+        return {"node_types": self.clusters.node_types()}
 
 
 def _filter_dict(req: ApiRequest) -> dict[str, Any]:
@@ -144,19 +137,3 @@ def _filter_values(req: ApiRequest, name: str) -> set[str] | None:
         return None
     values = raw if isinstance(raw, list) else str(raw).split(",")
     return {str(v).strip().upper() for v in values if str(v).strip()}
-
-
-def _encode_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
-
-
-def _decode_token(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        if kind == "offset" and int(value) >= 0:
-            return int(value)
-    except (ValueError, UnicodeDecodeError):
-        pass
-    raise invalid_parameter(f"Invalid page token: {token}")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse
 
 from airflow_dbx_provider.emulator.routing import ApiRequest, route
+
+if TYPE_CHECKING:
+    from airflow_dbx_provider.emulator.config import EmulatorConfig
 
 
 def _user(req: ApiRequest) -> dict[str, Any]:
@@ -27,6 +30,10 @@ def _user(req: ApiRequest) -> dict[str, Any]:
     return body
 
 
-@route("GET", "/preview/scim/v2/Me", family="identity", versions=("2.0",))
-def me(req: ApiRequest) -> JSONResponse:
-    return JSONResponse(_user(req), headers={"X-Databricks-Org-Id": req.state.config.workspace_id})
+class IdentityHandlers:
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+
+    @route("GET", "/preview/scim/v2/Me", family="identity", versions=("2.0",))
+    def me(self, req: ApiRequest) -> JSONResponse:
+        return JSONResponse(_user(req), headers={"X-Databricks-Org-Id": self.config.workspace_id})

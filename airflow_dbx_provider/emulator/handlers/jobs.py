@@ -1,143 +1,216 @@
-"""Jobs API 2.1 / 2.2 routes: read parameters, call the jobs and runs services, return JSON."""
+"""Jobs API 2.1 / 2.2 routes: parse the wire into typed arguments, call the jobs and runs services."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.emulator.errors import invalid_parameter
 from airflow_dbx_provider.emulator.routing import ApiRequest, route
+from airflow_dbx_provider.emulator.services.job_settings import drop_nulls
+from airflow_dbx_provider.emulator.services.run_requests import (
+    LEGACY_TOP_LEVEL,
+    OVERRIDE_FIELDS,
+    Repair,
+    RunFilter,
+    RunNow,
+    Submit,
+)
+from airflow_dbx_provider.emulator.wire import to_int
+from airflow_dbx_provider.job_schema import TASK_KINDS
+
+if TYPE_CHECKING:
+    from airflow_dbx_provider.emulator.services.jobs import JobsService
+    from airflow_dbx_provider.emulator.services.operations import JobOperations
+    from airflow_dbx_provider.emulator.services.run_queries import RunQueries
+    from airflow_dbx_provider.emulator.services.runs import RunsService
 
 VERSIONS = ("2.1", "2.2")
 
 
-def _jobs(template: str, method: str = "POST") -> Any:
+def jobs_route(template: str, method: str = "POST") -> Any:
     return route(method, template, family="jobs", versions=VERSIONS)
 
 
-def _job_id(req: ApiRequest) -> int:
-    value = req.int("job_id", required=True)
-    assert value is not None
+def _token(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _overriding(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: params[k] for k in OVERRIDE_FIELDS if params.get(k) is not None}
+
+
+def _object(req: ApiRequest, name: str) -> dict[str, Any]:
+    value = req.get(name) or {}
+    if not isinstance(value, dict):
+        raise invalid_parameter(f"{name} must be an object")
     return value
 
 
-def _run_id(req: ApiRequest) -> int:
-    value = req.int("run_id", required=True)
-    assert value is not None
-    return value
+def _key_list(value: Any, name: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise invalid_parameter(f"{name} must be a list of task keys")
+    return [str(k) for k in value]
 
 
-def _settings_body(req: ApiRequest) -> dict[str, Any]:
-    return {k: v for k, v in req.params.items()}
+class JobsHandlers:
+    def __init__(
+        self, jobs: JobsService, runs: RunsService, run_queries: RunQueries, operations: JobOperations
+    ) -> None:
+        self.jobs = jobs
+        self.runs = runs
+        self.run_queries = run_queries
+        self.operations = operations
 
+    # -- jobs -------------------------------------------------------------------------------------
+    @jobs_route("/jobs/create")
+    def create(self, req: ApiRequest) -> dict[str, Any]:
+        settings = dict(req.params)
+        run_as = settings.get("run_as")
+        job_id = self.jobs.create(
+            req.principal,
+            settings,
+            req.version,
+            access_control_list=settings.get("access_control_list"),
+            run_as=run_as if isinstance(run_as, dict) else None,
+        )
+        return {"job_id": job_id}
 
-@_jobs("/jobs/create")
-def create(req: ApiRequest) -> dict[str, Any]:
-    return {"job_id": req.state.jobs.create(req.principal, _settings_body(req), req.version)}
+    @jobs_route("/jobs/get", "GET")
+    def get(self, req: ApiRequest) -> dict[str, Any]:
+        job_id = req.required_int("job_id")
+        return self.jobs.get_json(req.principal, job_id, req.version, req.str("page_token") or None)
 
+    @jobs_route("/jobs/list", "GET")
+    def list_jobs(self, req: ApiRequest) -> dict[str, Any]:
+        return self.jobs.list_json(
+            req.principal,
+            req.version,
+            limit=req.int("limit", 20) or 20,
+            offset=req.int("offset", 0) or 0,
+            page_token=req.str("page_token") or None,
+            name=req.str("name") or None,
+            expand_tasks=req.bool("expand_tasks"),
+        )
 
-@_jobs("/jobs/get", "GET")
-def get(req: ApiRequest) -> dict[str, Any]:
-    return req.state.jobs.get_json(req.principal, _job_id(req), req.version, req.str("page_token") or None)
+    @jobs_route("/jobs/update")
+    def update(self, req: ApiRequest) -> dict[str, Any]:
+        new_settings = req.get("new_settings", {})
+        remove = req.get("fields_to_remove", [])
+        if not isinstance(new_settings, dict) or not isinstance(remove, list):
+            raise invalid_parameter("new_settings must be an object and fields_to_remove a list")
+        self.jobs.update(req.principal, req.required_int("job_id"), new_settings, [str(f) for f in remove])
+        return {}
 
+    @jobs_route("/jobs/reset")
+    def reset(self, req: ApiRequest) -> dict[str, Any]:
+        new_settings = req.require("new_settings")
+        if not isinstance(new_settings, dict):
+            raise invalid_parameter("new_settings must be an object")
+        self.jobs.reset(req.principal, req.required_int("job_id"), new_settings)
+        return {}
 
-@_jobs("/jobs/list", "GET")
-def list_jobs(req: ApiRequest) -> dict[str, Any]:
-    return req.state.jobs.list_json(
-        req.principal,
-        req.version,
-        limit=req.int("limit", 20) or 20,
-        offset=req.int("offset", 0) or 0,
-        page_token=req.str("page_token") or None,
-        name=req.str("name") or None,
-        expand_tasks=req.bool("expand_tasks"),
-    )
+    @jobs_route("/jobs/delete")
+    def delete(self, req: ApiRequest) -> dict[str, Any]:
+        self.operations.delete_job(req.principal, req.required_int("job_id"))
+        return {}
 
+    # -- creating runs ----------------------------------------------------------------------------
+    @jobs_route("/jobs/run-now")
+    def run_now(self, req: ApiRequest) -> dict[str, Any]:
+        job_id = req.required_int("job_id")
+        queue = req.get("queue")
+        request = RunNow(
+            job_id=job_id,
+            idempotency_token=_token(req.get("idempotency_token")),
+            only=_key_list(req.get("only"), "only") or None,
+            job_parameters=_object(req, "job_parameters"),
+            queue=queue if isinstance(queue, dict) else None,
+            overriding=_overriding(req.params),
+        )
+        return self.runs.run_now(req.principal, request)
 
-@_jobs("/jobs/update")
-def update(req: ApiRequest) -> dict[str, Any]:
-    new_settings = req.get("new_settings", {})
-    remove = req.get("fields_to_remove", [])
-    if not isinstance(new_settings, dict) or not isinstance(remove, list):
-        raise invalid_parameter("new_settings must be an object and fields_to_remove a list")
-    req.state.jobs.update(req.principal, _job_id(req), new_settings, [str(f) for f in remove])
-    return {}
+    @jobs_route("/jobs/runs/submit")
+    def submit(self, req: ApiRequest) -> dict[str, Any]:
+        body = drop_nulls(req.params)
+        run_name = str(body.get("run_name") or "Untitled")
+        tasks = body.get("tasks")
+        if not tasks and any(k in body for k in TASK_KINDS):
+            # Legacy single-task body (Airflow's notebook operator): one task named after the run.
+            tasks = [{k: body[k] for k in LEGACY_TOP_LEVEL if k in body} | {"task_key": run_name[:100]}]
+        elif tasks and not isinstance(tasks, list):
+            raise invalid_parameter("Invalid value for field tasks: expected a list")
+        job_clusters = body.get("job_clusters", [])
+        if not isinstance(job_clusters, list):
+            raise invalid_parameter("Invalid value for field job_clusters: expected a list")
+        acl = body.get("access_control_list")
+        request = Submit(
+            run_name=run_name,
+            tasks=list(tasks or []),
+            job_clusters=job_clusters,
+            # A legacy body's timeout belongs to its one task.
+            timeout_seconds=to_int(body.get("timeout_seconds", 0), "timeout_seconds")
+            if body.get("tasks")
+            else 0,
+            access_control_list=acl or None,
+            idempotency_token=_token(body.get("idempotency_token")),
+        )
+        return self.runs.submit(req.principal, request)
 
+    @jobs_route("/jobs/runs/repair")
+    def repair(self, req: ApiRequest) -> dict[str, Any]:
+        request = Repair(
+            run_id=req.required_int("run_id"),
+            rerun_tasks=_key_list(req.get("rerun_tasks"), "rerun_tasks"),
+            rerun_all_failed_tasks=req.bool("rerun_all_failed_tasks"),
+            rerun_dependent_tasks=req.bool("rerun_dependent_tasks"),
+            latest_repair_id=req.int("latest_repair_id"),
+            overriding=_overriding(req.params),
+        )
+        return self.runs.repair(req.principal, request)
 
-@_jobs("/jobs/reset")
-def reset(req: ApiRequest) -> dict[str, Any]:
-    new_settings = req.require("new_settings")
-    if not isinstance(new_settings, dict):
-        raise invalid_parameter("new_settings must be an object")
-    req.state.jobs.reset(req.principal, _job_id(req), new_settings)
-    return {}
+    # -- reading and controlling runs -------------------------------------------------------------
+    @jobs_route("/jobs/runs/get", "GET")
+    def get_run(self, req: ApiRequest) -> dict[str, Any]:
+        return self.run_queries.get_json(
+            req.principal,
+            req.required_int("run_id"),
+            req.version,
+            req.bool("include_history"),
+            req.str("page_token") or None,
+        )
 
+    @jobs_route("/jobs/runs/get-output", "GET")
+    def get_output(self, req: ApiRequest) -> dict[str, Any]:
+        return self.runs.get_output(req.principal, req.required_int("run_id"))
 
-@_jobs("/jobs/delete")
-def delete(req: ApiRequest) -> dict[str, Any]:
-    req.state.jobs.delete(req.principal, _job_id(req))
-    return {}
+    @jobs_route("/jobs/runs/list", "GET")
+    def list_runs(self, req: ApiRequest) -> dict[str, Any]:
+        query = RunFilter(
+            job_id=req.int("job_id"),
+            active_only=req.bool("active_only"),
+            completed_only=req.bool("completed_only"),
+            limit=req.int("limit", 20) or 20,
+            page_token=req.str("page_token") or None,
+            run_type=req.str("run_type") or None,
+            start_time_from=req.int("start_time_from"),
+            start_time_to=req.int("start_time_to"),
+            expand_tasks=req.bool("expand_tasks"),
+        )
+        return self.run_queries.list_json(req.principal, req.version, query)
 
+    @jobs_route("/jobs/runs/cancel")
+    def cancel(self, req: ApiRequest) -> dict[str, Any]:
+        self.runs.cancel(req.principal, req.required_int("run_id"))
+        return {}
 
-@_jobs("/jobs/run-now")
-def run_now(req: ApiRequest) -> dict[str, Any]:
-    return req.state.runs.run_now(req.principal, _job_id(req), req.params, req.version)
+    @jobs_route("/jobs/runs/cancel-all")
+    def cancel_all(self, req: ApiRequest) -> dict[str, Any]:
+        self.runs.cancel_all(req.principal, req.int("job_id"), req.bool("all_queued_runs"))
+        return {}
 
-
-@_jobs("/jobs/runs/submit")
-def submit(req: ApiRequest) -> dict[str, Any]:
-    return req.state.runs.submit(req.principal, req.params, req.version)
-
-
-@_jobs("/jobs/runs/get", "GET")
-def get_run(req: ApiRequest) -> dict[str, Any]:
-    return req.state.runs.get_json(
-        req.principal, _run_id(req), req.version, req.bool("include_history"), req.str("page_token") or None
-    )
-
-
-@_jobs("/jobs/runs/get-output", "GET")
-def get_output(req: ApiRequest) -> dict[str, Any]:
-    return req.state.runs.get_output(req.principal, _run_id(req))
-
-
-@_jobs("/jobs/runs/list", "GET")
-def list_runs(req: ApiRequest) -> dict[str, Any]:
-    params = {
-        "job_id": req.int("job_id"),
-        "active_only": req.bool("active_only"),
-        "completed_only": req.bool("completed_only"),
-        "limit": req.int("limit", 20) or 20,
-        "page_token": req.str("page_token") or None,
-        "run_type": req.str("run_type") or None,
-        "start_time_from": req.int("start_time_from"),
-        "start_time_to": req.int("start_time_to"),
-        "expand_tasks": req.bool("expand_tasks"),
-    }
-    return req.state.runs.list_json(req.principal, req.version, params)
-
-
-@_jobs("/jobs/runs/cancel")
-def cancel(req: ApiRequest) -> dict[str, Any]:
-    req.state.runs.cancel(req.principal, _run_id(req))
-    return {}
-
-
-@_jobs("/jobs/runs/cancel-all")
-def cancel_all(req: ApiRequest) -> dict[str, Any]:
-    req.state.runs.cancel_all(req.principal, req.int("job_id"), req.bool("all_queued_runs"))
-    return {}
-
-
-@_jobs("/jobs/runs/delete")
-def delete_run(req: ApiRequest) -> dict[str, Any]:
-    req.state.runs.delete(req.principal, _run_id(req))
-    return {}
-
-
-@_jobs("/jobs/runs/repair")
-def repair(req: ApiRequest) -> dict[str, Any]:
-    params = dict(req.params)
-    params["rerun_all_failed_tasks"] = req.bool("rerun_all_failed_tasks")
-    params["rerun_dependent_tasks"] = req.bool("rerun_dependent_tasks")
-    params["latest_repair_id"] = req.int("latest_repair_id")
-    return req.state.runs.repair(req.principal, _run_id(req), params)
+    @jobs_route("/jobs/runs/delete")
+    def delete_run(self, req: ApiRequest) -> dict[str, Any]:
+        self.runs.delete(req.principal, req.required_int("run_id"))
+        return {}

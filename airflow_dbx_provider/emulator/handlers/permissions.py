@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_dbx_provider.emulator.routing import ApiRequest, route
+from airflow_dbx_provider.emulator.wire import to_int
+
+if TYPE_CHECKING:
+    from airflow_dbx_provider.emulator.services.permissions import PermissionsService
 
 PREFIXES = ("/permissions/jobs", "/preview/permissions/jobs")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _register(method: str, suffix: str) -> Any:
-    def decorate(handler: Any) -> Any:
+def permissions_route(method: str, suffix: str) -> Callable[[F], F]:
+    def decorate(handler: F) -> F:
         for prefix in PREFIXES:
             route(method, f"{prefix}/{{job_id}}{suffix}", family="permissions", versions=("2.0",))(handler)
         return handler
@@ -18,27 +24,32 @@ def _register(method: str, suffix: str) -> Any:
     return decorate
 
 
-@_register("GET", "")
-def get_job_permissions(req: ApiRequest) -> dict[str, Any]:
-    return req.state.permissions.get_job_permissions(req.principal, req.path_params["job_id"])
+def _job_id(req: ApiRequest) -> int:
+    return to_int(req.path_params["job_id"], "job_id")
 
 
-@_register("PUT", "")
-def set_job_permissions(req: ApiRequest) -> dict[str, Any]:
-    return req.state.permissions.update_job_permissions(
-        req.principal, req.path_params["job_id"], req.get("access_control_list", []), replace=True
-    )
+def _acl(req: ApiRequest) -> Any:
+    """Validated by the service after its access check, so a caller without rights learns nothing."""
+    return req.get("access_control_list", [])
 
 
-@_register("PATCH", "")
-def update_job_permissions(req: ApiRequest) -> dict[str, Any]:
-    return req.state.permissions.update_job_permissions(
-        req.principal, req.path_params["job_id"], req.get("access_control_list", []), replace=False
-    )
+class PermissionsHandlers:
+    def __init__(self, permissions: PermissionsService) -> None:
+        self.permissions = permissions
 
+    @permissions_route("GET", "")
+    def get_job_permissions(self, req: ApiRequest) -> dict[str, Any]:
+        return self.permissions.get_job_permissions(req.principal, _job_id(req))
 
-@_register("GET", "/permissionLevels")
-def get_permission_levels(req: ApiRequest) -> dict[str, Any]:
-    return {
-        "permission_levels": req.state.permissions.permission_levels(req.principal, req.path_params["job_id"])
-    }
+    @permissions_route("PUT", "")
+    def set_job_permissions(self, req: ApiRequest) -> dict[str, Any]:
+        return self.permissions.update_job_permissions(req.principal, _job_id(req), _acl(req), replace=True)
+
+    @permissions_route("PATCH", "")
+    def update_job_permissions(self, req: ApiRequest) -> dict[str, Any]:
+        return self.permissions.update_job_permissions(req.principal, _job_id(req), _acl(req), replace=False)
+
+    @permissions_route("GET", "/permissionLevels")
+    def get_permission_levels(self, req: ApiRequest) -> dict[str, Any]:
+        levels = self.permissions.permission_levels(req.principal, _job_id(req))
+        return {"permission_levels": levels}

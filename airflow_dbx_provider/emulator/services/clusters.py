@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.emulator.errors import does_not_exist_400, invalid_parameter, invalid_state
-from airflow_dbx_provider.emulator.routing import to_int
+from airflow_dbx_provider.emulator.wire import to_int
 
 if TYPE_CHECKING:
-    from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
+    from airflow_dbx_provider.emulator.clock import Clock
+    from airflow_dbx_provider.emulator.store import Store
 
 # Simulated seconds each transient state lasts (scaled by config.time_scale).
 DURATIONS: dict[str, float] = {"PENDING": 5.0, "RESTARTING": 3.0, "RESIZING": 3.0, "TERMINATING": 2.0}
@@ -64,9 +65,9 @@ def _not_found(cluster_id: str) -> Exception:
 class ClustersService:
     """All clusters of the workspace; runs use `create_job_cluster`/`terminate`/`is_running`."""
 
-    def __init__(self, state: WorkspaceState) -> None:
-        self.state = state
-        self._clusters = state.store.collection("clusters")
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._clock = clock
+        self._clusters = store.collection("clusters")
         self._rng = random.Random()
 
     # ---- contract used by runs -------------------------------------------------------------
@@ -153,7 +154,7 @@ class ClustersService:
             raise self._unexpected_state(cluster)
         cluster.pop("termination_reason", None)
         cluster.pop("terminated_time", None)
-        cluster["start_time"] = self.state.clock.now_ms()
+        cluster["start_time"] = self._clock.now_ms()
         self._set_state(cluster, "PENDING", "Finding instances for new nodes.", then="RUNNING")
         self._event(cluster, "STARTING", {"user": cluster["creator_user_name"]})
         self._clusters.put(cluster_id, cluster)
@@ -218,7 +219,7 @@ class ClustersService:
         self, states: set[str] | None = None, sources: set[str] | None = None, pinned: bool | None = None
     ) -> list[dict[str, Any]]:
         """Active and pinned clusters plus those terminated in the last 30 days, running first."""
-        now = self.state.clock.now_ms()
+        now = self._clock.now_ms()
         found = []
         for cluster in self._clusters.values():
             self._advance(cluster)
@@ -286,7 +287,7 @@ class ClustersService:
 
     # ---- internals ---------------------------------------------------------------------------
     def tick(self) -> None:
-        now = self.state.clock.now_ms()
+        now = self._clock.now_ms()
         for cluster in self._clusters.values():
             due = cluster.get("_next")
             if due and due["at"] <= now:
@@ -298,12 +299,12 @@ class ClustersService:
             raise _not_found(cluster_id)
         self._advance(cluster)
         terminated = cluster.get("terminated_time")
-        if terminated and self.state.clock.now_ms() - terminated > 60 * DAY_MS and not cluster.get("_pinned"):
+        if terminated and self._clock.now_ms() - terminated > 60 * DAY_MS and not cluster.get("_pinned"):
             raise _not_found(cluster_id)
         return cluster
 
     def _new(self, spec: dict[str, Any], creator: str, source: str) -> dict[str, Any]:
-        now = self.state.clock.now_ms()
+        now = self._clock.now_ms()
         cluster_id = self._new_id(now)
         spec.setdefault("autotermination_minutes", 120)
         spec.setdefault("driver_node_type_id", spec.get("node_type_id"))
@@ -344,13 +345,13 @@ class ClustersService:
         if then is None:
             cluster.pop("_next", None)
             return
-        delay_ms = int(self.state.clock.real_seconds(DURATIONS.get(state, 0.0)) * 1000)
-        cluster["_next"] = {"state": then, "at": self.state.clock.now_ms() + delay_ms}
+        delay_ms = int(self._clock.real_seconds(DURATIONS.get(state, 0.0)) * 1000)
+        cluster["_next"] = {"state": then, "at": self._clock.now_ms() + delay_ms}
 
     def _advance(self, cluster: dict[str, Any]) -> dict[str, Any]:
         """Apply the due transition, if any (persisting it), and return the cluster."""
         due = cluster.get("_next")
-        if not due or due["at"] > self.state.clock.now_ms():
+        if not due or due["at"] > self._clock.now_ms():
             return cluster
         target = due["state"]
         if target == "RUNNING":
@@ -377,7 +378,7 @@ class ClustersService:
         self, cluster: dict[str, Any], kind: str, details: dict[str, Any], at: int | None = None
     ) -> None:
         events = cluster.setdefault("_events", [])
-        stamp = at if at is not None else self.state.clock.now_ms()
+        stamp = at if at is not None else self._clock.now_ms()
         events.append(
             {"cluster_id": cluster["cluster_id"], "timestamp": stamp, "type": kind, "details": details}
         )

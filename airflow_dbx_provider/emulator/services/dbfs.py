@@ -21,7 +21,8 @@ from airflow_dbx_provider.emulator.errors import (
 )
 
 if TYPE_CHECKING:
-    from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
+    from airflow_dbx_provider.emulator.clock import Clock
+    from airflow_dbx_provider.emulator.store import Store
 
 MB = 1024 * 1024
 MAX_BLOCK_BYTES = MB
@@ -60,11 +61,12 @@ def normalize(path: str | None) -> str:
 
 
 class DbfsService:
-    def __init__(self, state: WorkspaceState) -> None:
-        self.state = state
-        self.root = state.data_dir / "dbfs"
-        self.staging = state.data_dir / "dbfs-staging"
-        self._handles = state.store.collection("dbfs_handles")
+    def __init__(self, store: Store, clock: Clock, data_dir: Path) -> None:
+        self._store = store
+        self._clock = clock
+        self.root = data_dir / "dbfs"
+        self.staging = data_dir / "dbfs-staging"
+        self._handles = store.collection("dbfs_handles")
         self._ensure_dirs()
 
     def _ensure_dirs(self) -> None:
@@ -86,11 +88,11 @@ class DbfsService:
     def create(self, path: str, overwrite: bool) -> int:
         normalized = normalize(path)
         self._writable_target(normalized, overwrite)
-        handle = self.state.store.next_id("dbfs_handle", start=1_000_000)
+        handle = self._store.next_id("dbfs_handle", start=1_000_000)
         (self.staging / str(handle)).write_bytes(b"")
         self._handles.put(
             handle,
-            {"path": normalized, "overwrite": overwrite, "last_used": self.state.clock.now_ms()},
+            {"path": normalized, "overwrite": overwrite, "last_used": self._clock.now_ms()},
         )
         return handle
 
@@ -100,7 +102,7 @@ class DbfsService:
             raise block_too_large(len(data))
         with (self.staging / str(handle)).open("ab") as staged:
             staged.write(data)
-        info["last_used"] = self.state.clock.now_ms()
+        info["last_used"] = self._clock.now_ms()
         self._handles.put(handle, info)
 
     def close_handle(self, handle: int) -> None:
@@ -186,7 +188,7 @@ class DbfsService:
     # ---- lifecycle ---------------------------------------------------------------------------
     def tick(self) -> None:
         """Drop handles idle for more than 10 minutes, as Databricks does."""
-        now = self.state.clock.now_ms()
+        now = self._clock.now_ms()
         for key in self._handles:
             info = self._handles.get(key)
             if info is not None and now - info["last_used"] > HANDLE_IDLE_MS:
@@ -229,7 +231,7 @@ class DbfsService:
         self._touch(target)
 
     def _touch(self, target: Path) -> None:
-        seconds = self.state.clock.now_ms() / 1000
+        seconds = self._clock.now_ms() / 1000
         os.utime(target, (seconds, seconds))
 
     def _dbfs_of(self, local: Path) -> str:

@@ -5,6 +5,10 @@ kind is the wire field (`user_name`, `group_name`, `service_principal_name`). Ex
 entry is IS_OWNER. A PUT without an owner keeps the current owner (Databricks answered
 500 "The job must have exactly one owner." in 2022; current behaviour is unverified, and
 keeping the owner is what clients that replace an ACL expect).
+
+Every job has an ACL document from its creation (saved jobs and the one-off jobs of
+runs/submit alike) until it is deleted, so "the job exists" is "its ACL exists" here and this
+service needs no other.
 """
 
 from __future__ import annotations
@@ -12,11 +16,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.emulator.errors import invalid_parameter, permission_denied, resource_does_not_exist
-from airflow_dbx_provider.emulator.routing import to_int
 
 if TYPE_CHECKING:
     from airflow_dbx_provider.emulator.auth import Principal
-    from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
+    from airflow_dbx_provider.emulator.store import Store
 
 RANKS = {"CAN_VIEW": 1, "CAN_MANAGE_RUN": 2, "CAN_MANAGE": 3, "IS_OWNER": 4}
 LABELS = {"CAN_VIEW": "View", "CAN_MANAGE_RUN": "Manage Run", "CAN_MANAGE": "Manage", "IS_OWNER": "Owner"}
@@ -30,9 +33,8 @@ KINDS = ("user_name", "group_name", "service_principal_name")
 
 
 class PermissionsService:
-    def __init__(self, state: WorkspaceState) -> None:
-        self.state = state
-        self._acls = state.store.collection("job_acls")
+    def __init__(self, store: Store) -> None:
+        self._acls = store.collection("job_acls")
 
     # ---- contract used by jobs and runs ------------------------------------------------------
     def on_job_created(self, job_id: int, owner: Principal) -> None:
@@ -71,18 +73,18 @@ class PermissionsService:
             self.update_job_permissions(principal, job_id, access_control_list, replace=False)
 
     # ---- API operations ----------------------------------------------------------------------
-    def get_job_permissions(self, principal: Principal, job_id: Any) -> dict[str, Any]:
+    def get_job_permissions(self, principal: Principal, job_id: int) -> dict[str, Any]:
         job = self._job_id(job_id)
         self.check_job(principal, job, "CAN_VIEW")
         return self._render(job)
 
-    def permission_levels(self, principal: Principal, job_id: Any) -> list[dict[str, str]]:
+    def permission_levels(self, principal: Principal, job_id: int) -> list[dict[str, str]]:
         job = self._job_id(job_id)
         self.check_job(principal, job, "CAN_VIEW")
         return [{"permission_level": level, "description": text} for level, text in DESCRIPTIONS.items()]
 
     def update_job_permissions(
-        self, principal: Principal, job_id: Any, access_control_list: Any, *, replace: bool
+        self, principal: Principal, job_id: int, access_control_list: Any, *, replace: bool
     ) -> dict[str, Any]:
         """PUT (`replace=True`) sets every direct permission; PATCH upserts the listed principals."""
         job = self._job_id(job_id)
@@ -108,10 +110,8 @@ class PermissionsService:
         return self._render(job)
 
     # ---- internals ---------------------------------------------------------------------------
-    def _job_id(self, raw: Any) -> int:
-        job_id = to_int(raw, "job_id")
-        # A runs/submit run's one-off job has an ACL but no saved job settings.
-        if not (self.state.jobs.exists(job_id) or job_id in self._acls):
+    def _job_id(self, job_id: int) -> int:
+        if job_id not in self._acls:
             raise resource_does_not_exist(f"Job {job_id} does not exist.")
         return job_id
 

@@ -13,14 +13,14 @@ followed by a new attempt (attempt_number + 1) in WAITING_FOR_RETRY.
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_dbx_provider.emulator.errors import EmulatorError
 from airflow_dbx_provider.emulator.services import run_model as rm
 
 if TYPE_CHECKING:
-    from airflow_dbx_provider.emulator.services.runs import RunsService
-    from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
+    from airflow_dbx_provider.emulator.clock import Clock
 
 RUN_SETUP_SECONDS = 1.0  # simulated; keeps a fresh run PENDING for its first polls
 CLUSTER_WAIT_SECONDS = 1200.0  # simulated; a task gives up on a cluster that never runs
@@ -33,16 +33,54 @@ RUNTIME_FIELDS = frozenset(
 )  # fmt: skip
 
 
+Run = dict[str, Any]
+
+
+class JobCompute(Protocol):
+    """What the engine needs from clusters (ClustersService provides it)."""
+
+    def create_job_cluster(self, spec: dict[str, Any], run_name: str, creator: str) -> str: ...
+    def get_cluster(self, cluster_id: str) -> dict[str, Any]: ...
+    def is_running(self, cluster_id: str) -> bool: ...
+    def start(self, cluster_id: str) -> None: ...
+    def terminate(self, cluster_id: str, reason_code: str = ..., user: str | None = ...) -> None: ...
+
+
+class TaskRunner(Protocol):
+    """What the engine needs to execute a task attempt (TaskExecutor provides it)."""
+
+    def start(self, run: Run, task: Run) -> None: ...
+    def poll(self, run: Run, task: Run) -> tuple[bool, str] | None: ...
+    def kill(self, task_run_id: int) -> None: ...
+
+
 class RunEngine:
-    def __init__(self, state: WorkspaceState, runs: RunsService) -> None:
-        self.state = state
-        self.runs = runs
+    """Advances runs; it reaches run storage only through the callables it is given."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        compute: JobCompute,
+        tasks: TaskRunner,
+        *,
+        new_run_id: Callable[[], int],
+        active_runs: Callable[[], list[Run]],
+        save: Callable[[Run], None],
+        index_task: Callable[[int, int], None],
+    ) -> None:
+        self._clock = clock
+        self._compute = compute
+        self._tasks = tasks
+        self._new_run_id = new_run_id
+        self._active_runs = active_runs
+        self._save = save
+        self._index_task = index_task
 
     def _now(self) -> int:
-        return self.state.clock.now_ms()
+        return self._clock.now_ms()
 
     def _later(self, simulated_seconds: float) -> int:
-        return self._now() + int(self.state.clock.real_seconds(simulated_seconds) * 1000)
+        return self._now() + int(self._clock.real_seconds(simulated_seconds) * 1000)
 
     # -- creation ---------------------------------------------------------------------------------
     def new_attempt(
@@ -50,7 +88,7 @@ class RunEngine:
     ) -> dict[str, Any]:
         task = {k: copy.deepcopy(v) for k, v in spec.items() if k not in RUNTIME_FIELDS and k[0] != "_"}
         task.update(
-            run_id=self.runs.new_run_id(),
+            run_id=self._new_run_id(),
             attempt_number=attempt_number,
             start_time=0,
             end_time=0,
@@ -70,9 +108,7 @@ class RunEngine:
         """Start, queue or skip a new run according to max_concurrent_runs and queueing."""
         limit = run["_max_concurrent"]
         if limit is not None:
-            active = sum(
-                1 for r in self.runs.active.values() if r["job_id"] == run["job_id"] and rm.is_active(r)
-            )
+            active = sum(1 for r in self._active_runs() if r["job_id"] == run["job_id"] and rm.is_active(r))
             if active >= limit:
                 if queue_enabled:
                     reason = f"Queued due to reaching maximum concurrent runs of {limit}."
@@ -102,7 +138,7 @@ class RunEngine:
             key = cluster.get("job_cluster_key")
             if key in used and key not in run["_clusters"]:
                 try:
-                    run["_clusters"][key] = self.state.clusters.create_job_cluster(
+                    run["_clusters"][key] = self._compute.create_job_cluster(
                         cluster.get("new_cluster", {}), run["run_name"], run["creator_user_name"]
                     )
                 except EmulatorError as err:
@@ -110,26 +146,26 @@ class RunEngine:
 
     # -- the tick ---------------------------------------------------------------------------------
     def tick(self) -> None:
-        queued = [r for r in self.runs.active.values() if rm.life(r) == rm.QUEUED]
+        queued = [r for r in self._active_runs() if rm.life(r) == rm.QUEUED]
         if queued:
             self._promote(sorted(queued, key=lambda r: r["run_id"]))
         now = self._now()
-        for run in list(self.runs.active.values()):
+        for run in self._active_runs():
             if rm.life(run) == rm.QUEUED or (rm.life(run) == "PENDING" and now < run.get("_setup_due", 0)):
                 continue
             if self._advance(run, now):
-                self.runs.save(run)
+                self._save(run)
 
     def _promote(self, queued: list[dict[str, Any]]) -> None:
         active: dict[int, int] = {}
-        for run in self.runs.active.values():
+        for run in self._active_runs():
             if rm.is_active(run):
                 active[run["job_id"]] = active.get(run["job_id"], 0) + 1
         for run in queued:
             if active.get(run["job_id"], 0) < (run["_max_concurrent"] or 0):
                 self._start(run)
                 active[run["job_id"]] = active.get(run["job_id"], 0) + 1
-                self.runs.save(run)
+                self._save(run)
 
     def _advance(self, run: dict[str, Any], now: int) -> bool:
         """One step of one run; returns whether it changed (and must be saved)."""
@@ -159,13 +195,13 @@ class RunEngine:
                 changed = self._advance_task(run, task, latest, now) or changed
         latest = rm.latest_attempts(run)
         if all(t["_phase"] == "done" for t in latest.values()):
-            run["_final"] = self._outcome(run, latest)
+            run["_final"] = rm.outcome(latest)
             rm.set_state(run, "TERMINATING")
             changed = True
         return changed
 
     def _scaled_ms(self, simulated_seconds: float) -> int:
-        return int(self.state.clock.real_seconds(simulated_seconds) * 1000)
+        return int(self._clock.real_seconds(simulated_seconds) * 1000)
 
     def _advance_task(
         self, run: dict[str, Any], task: dict[str, Any], latest: dict[str, dict[str, Any]], now: int
@@ -177,7 +213,7 @@ class RunEngine:
             task["_phase"] = phase = "blocked"
             rm.set_state(task, "PENDING")
         if phase == "blocked":
-            decision = self._upstream_decision(task, latest)
+            decision = rm.upstream_decision(task, latest)
             if decision is None:
                 return False
             if decision != "run":
@@ -194,44 +230,17 @@ class RunEngine:
             return self._poll_task(run, task, now)
         return False
 
-    def _upstream_decision(self, task: dict[str, Any], latest: dict[str, dict[str, Any]]) -> str | None:
-        """None while upstream tasks run; "run"; or the result that replaces running the task."""
-        upstream = [latest[d["task_key"]] for d in task.get("depends_on", []) if d["task_key"] in latest]
-        if any(u["_phase"] != "done" for u in upstream):
-            return None
-        if not upstream:
-            return "run"
-        results = [rm.result(u) for u in upstream]
-        ok = [r in rm.OK_RESULTS for r in results]
-        failed = [r in rm.FAILED_RESULTS or r is None for r in results]
-        canceled = any(r in rm.CANCELED_RESULTS for r in results)
-        run_if = task.get("run_if", "ALL_SUCCESS")
-        met = {
-            "ALL_SUCCESS": all(ok),
-            "AT_LEAST_ONE_SUCCESS": any(r == "SUCCESS" for r in results),
-            "NONE_FAILED": not any(failed) and not canceled,
-            "ALL_DONE": True,
-            "AT_LEAST_ONE_FAILED": any(failed),
-            "ALL_FAILED": all(failed),
-        }.get(run_if, all(ok))
-        if met:
-            return "run"
-        if run_if == "ALL_SUCCESS":
-            return "UPSTREAM_CANCELED" if canceled and not any(failed) else "UPSTREAM_FAILED"
-        return "EXCLUDED"
-
     def _acquire_cluster_and_start(self, run: dict[str, Any], task: dict[str, Any], now: int) -> bool:
-        clusters = self.state.clusters
+        clusters = self._compute
         try:
             cluster_id = self._cluster_for(run, task)
             if cluster_id is not None and not clusters.is_running(cluster_id):
                 details = clusters.get_cluster(cluster_id)
                 if details.get("state") in ("TERMINATED", "ERROR") and not task.get("_start_requested"):
                     task["_start_requested"] = True
-                    start = getattr(clusters, "start_cluster", None) or getattr(clusters, "start", None)
-                    if start is None or details.get("cluster_source") == "JOB":
+                    if details.get("cluster_source") == "JOB":
                         raise EmulatorError("INVALID_STATE", f"Cluster {cluster_id} is terminated.")
-                    start(cluster_id)
+                    clusters.start(cluster_id)
                     return True
                 if details.get("state") in ("TERMINATED", "ERROR") or now >= task["_cluster_wait_until"]:
                     raise EmulatorError(
@@ -248,7 +257,7 @@ class RunEngine:
         if task.get("timeout_seconds"):
             task["_deadline"] = now + self._scaled_ms(task["timeout_seconds"])
         rm.set_state(task, "RUNNING")
-        self.runs.executor.start(run, task)
+        self._tasks.start(run, task)
         return True
 
     def _cluster_for(self, run: dict[str, Any], task: dict[str, Any]) -> str | None:
@@ -263,7 +272,7 @@ class RunEngine:
         if "new_cluster" in task:
             own = f"task:{task['run_id']}"
             if own not in run["_clusters"]:
-                run["_clusters"][own] = self.state.clusters.create_job_cluster(
+                run["_clusters"][own] = self._compute.create_job_cluster(
                     task["new_cluster"], run["run_name"], run["creator_user_name"]
                 )
             return str(run["_clusters"][own])
@@ -272,11 +281,11 @@ class RunEngine:
     def _poll_task(self, run: dict[str, Any], task: dict[str, Any], now: int) -> bool:
         deadline = task.get("_deadline")
         if deadline and now >= deadline:
-            self.runs.executor.kill(task["run_id"])
+            self._tasks.kill(task["run_id"])
             message = f"Task {task['task_key']} timed out after {task['timeout_seconds']} seconds."
             self._end_task(run, task, "TIMEDOUT", message, now, user=True)
             return True
-        outcome = self.runs.executor.poll(run, task)
+        outcome = self._tasks.poll(run, task)
         if outcome is None:
             return False
         ok, message = outcome
@@ -309,55 +318,29 @@ class RunEngine:
             )
             nxt["_phase"] = "wait_retry"
             nxt["_retry_at"] = now + int(
-                self.state.clock.real_seconds(task.get("min_retry_interval_millis", 0) / 1000) * 1000
+                self._clock.real_seconds(task.get("min_retry_interval_millis", 0) / 1000) * 1000
             )
             rm.set_state(nxt, "WAITING_FOR_RETRY", message=f"Waiting for retry after: {message}")
             run["tasks"].append(nxt)
-            self.runs._task_index[nxt["run_id"]] = run["run_id"]
+            self._index_task(nxt["run_id"], run["run_id"])
 
     def _stop_tasks(self, run: dict[str, Any], result: str, message: str, user: bool) -> None:
         now = self._now()
         for task in rm.latest_attempts(run).values():
             if task["_phase"] == "done":
                 continue
-            self.runs.executor.kill(task["run_id"])
+            self._tasks.kill(task["run_id"])
             started = task["_phase"] == "running"
             rm.set_state(task, "TERMINATED", result if started or result == "TIMEDOUT" else "CANCELED", message,
                          user_cancelled_or_timedout=user)  # fmt: skip
             task["_phase"] = "done"
             task["end_time"] = now if started else 0
 
-    def _outcome(
-        self, run: dict[str, Any], latest: dict[str, dict[str, Any]]
-    ) -> tuple[str, str, str, str | None]:
-        tasks = list(latest.values())
-        broken = [t for t in tasks if rm.life(t) == "INTERNAL_ERROR"]
-        if broken:
-            return "INTERNAL_ERROR", "FAILED", broken[0]["state"]["state_message"], None
-        results = [rm.result(t) for t in tasks]
-        if all(r in rm.OK_RESULTS for r in results):
-            return "TERMINATED", "SUCCESS", "", None
-        failed = [t for t in tasks if rm.result(t) in ("FAILED", "TIMEDOUT")]
-        if not failed:
-            if any(r in rm.CANCELED_RESULTS for r in results):
-                return "TERMINATED", "CANCELED", "Run cancelled.", "CANCELED"
-            failed = [t for t in tasks if rm.result(t) not in rm.OK_RESULTS]
-        upstream = {d["task_key"] for t in tasks for d in t.get("depends_on", [])}
-        leaves = [t for t in tasks if t["task_key"] not in upstream]
-        if all(rm.result(t) in rm.OK_RESULTS for t in leaves):
-            return "TERMINATED", "SUCCESS_WITH_FAILURES", "", None
-        first = failed[0]
-        detail = first["state"]["state_message"] or "Workload failed, see run output for details"
-        message = f"Task {first['task_key']} failed with message: {detail}."
-        if first["task_key"] in upstream:
-            message += " This caused all downstream tasks to get skipped."
-        return "TERMINATED", str(rm.result(first)), message, None
-
     def _finish(self, run: dict[str, Any], now: int) -> bool:
         """TERMINATING → final state: release the run's clusters and close the repair entry."""
         for cluster_id in run["_clusters"].values():
             try:
-                self.state.clusters.terminate(cluster_id, reason_code="JOB_FINISHED")
+                self._compute.terminate(cluster_id, reason_code="JOB_FINISHED")
             except EmulatorError:
                 pass
         run["_clusters"] = {}

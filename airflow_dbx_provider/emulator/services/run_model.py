@@ -168,3 +168,56 @@ def repair_history(run: dict[str, Any]) -> list[dict[str, Any]]:
         entry["task_run_ids"] = [t["run_id"] for t in run["tasks"] if t.get("_repair_id") == repair["id"]]
         history.append(entry)
     return history
+
+
+def upstream_decision(task: dict[str, Any], latest: dict[str, dict[str, Any]]) -> str | None:
+    """None while upstream tasks run; "run"; or the result that replaces running the task."""
+    upstream = [latest[d["task_key"]] for d in task.get("depends_on", []) if d["task_key"] in latest]
+    if any(u["_phase"] != "done" for u in upstream):
+        return None
+    if not upstream:
+        return "run"
+    results = [result(u) for u in upstream]
+    ok = [r in OK_RESULTS for r in results]
+    failed = [r in FAILED_RESULTS or r is None for r in results]
+    canceled = any(r in CANCELED_RESULTS for r in results)
+    run_if = task.get("run_if", "ALL_SUCCESS")
+    met = {
+        "ALL_SUCCESS": all(ok),
+        "AT_LEAST_ONE_SUCCESS": any(r == "SUCCESS" for r in results),
+        "NONE_FAILED": not any(failed) and not canceled,
+        "ALL_DONE": True,
+        "AT_LEAST_ONE_FAILED": any(failed),
+        "ALL_FAILED": all(failed),
+    }.get(run_if, all(ok))
+    if met:
+        return "run"
+    if run_if == "ALL_SUCCESS":
+        return "UPSTREAM_CANCELED" if canceled and not any(failed) else "UPSTREAM_FAILED"
+    return "EXCLUDED"
+
+
+def outcome(latest: dict[str, dict[str, Any]]) -> tuple[str, str, str, str | None]:
+    """The final (life cycle, result, message, termination code) of a run whose tasks are done."""
+    tasks = list(latest.values())
+    broken = [t for t in tasks if life(t) == "INTERNAL_ERROR"]
+    if broken:
+        return "INTERNAL_ERROR", "FAILED", broken[0]["state"]["state_message"], None
+    results = [result(t) for t in tasks]
+    if all(r in OK_RESULTS for r in results):
+        return "TERMINATED", "SUCCESS", "", None
+    failed = [t for t in tasks if result(t) in ("FAILED", "TIMEDOUT")]
+    if not failed:
+        if any(r in CANCELED_RESULTS for r in results):
+            return "TERMINATED", "CANCELED", "Run cancelled.", "CANCELED"
+        failed = [t for t in tasks if result(t) not in OK_RESULTS]
+    upstream = {d["task_key"] for t in tasks for d in t.get("depends_on", [])}
+    leaves = [t for t in tasks if t["task_key"] not in upstream]
+    if all(result(t) in OK_RESULTS for t in leaves):
+        return "TERMINATED", "SUCCESS_WITH_FAILURES", "", None
+    first = failed[0]
+    detail = first["state"]["state_message"] or "Workload failed, see run output for details"
+    message = f"Task {first['task_key']} failed with message: {detail}."
+    if first["task_key"] in upstream:
+        message += " This caused all downstream tasks to get skipped."
+    return "TERMINATED", str(result(first)), message, None

@@ -21,8 +21,8 @@ from airflow_dbx_provider.emulator.errors import (
 
 if TYPE_CHECKING:
     from airflow_dbx_provider.emulator.auth import Principal
-    from airflow_dbx_provider.emulator.store import Collection
-    from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
+    from airflow_dbx_provider.emulator.clock import Clock
+    from airflow_dbx_provider.emulator.store import Collection, Store
 
 LEVELS = {"READ": 1, "WRITE": 2, "MANAGE": 3}
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
@@ -42,9 +42,10 @@ def _check_name(value: str | None, what: str) -> str:
 
 
 class SecretsService:
-    def __init__(self, state: WorkspaceState) -> None:
-        self.state = state
-        self._scopes = state.store.collection("secret_scopes")
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._scopes = store.collection("secret_scopes")
 
     # ---- contract used by runs (dbutils.secrets.get in notebooks) ---------------------------
     def get_secret_value(self, principal: Principal, scope: str, key: str) -> bytes:
@@ -107,7 +108,7 @@ class SecretsService:
             {
                 "key": key,
                 "value": base64.b64encode(value).decode(),
-                "last_updated_timestamp": self.state.clock.now_ms(),
+                "last_updated_timestamp": self._clock.now_ms(),
             },
         )
 
@@ -184,7 +185,7 @@ class SecretsService:
         return doc
 
     def _secrets(self, scope: str) -> Collection:
-        return self.state.store.collection(f"secrets:{scope}")
+        return self._store.collection(f"secrets:{scope}")
 
 
 def sorted_scopes(scopes: list[dict[str, Any]]) -> list[dict[str, Any]]:

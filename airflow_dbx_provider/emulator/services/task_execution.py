@@ -8,6 +8,10 @@ error, traceback).
 After an emulator restart a subprocess that was running is gone: its attempt fails with
 "The emulator restarted while this task was running." (retries then apply as usual).
 Simulated task kinds keep their absolute end time and simply finish.
+
+What an attempt needs from the rest of the workspace (notebook sources, DBFS files, a
+notebook-scoped token whose principal the secrets API checks, the workspace URL) arrives as a
+`TaskEnvironment` of callables, wired in the composition root.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +32,7 @@ from airflow_dbx_provider.emulator.errors import EmulatorError
 from airflow_dbx_provider.job_schema import TASK_KINDS
 
 if TYPE_CHECKING:
-    from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
+    from airflow_dbx_provider.emulator.clock import Clock
 
 SIMULATED_TASK_SECONDS = 5.0  # spark_jar_task, sql_task, pipeline_task, dbt_task, ...
 OUTPUT_LIMIT = 5 * 1024 * 1024
@@ -39,20 +45,34 @@ def task_kind(task: dict[str, Any]) -> str:
     return next((kind for kind in TASK_KINDS if kind in task), "unknown")
 
 
+@dataclass(frozen=True)
+class TaskEnvironment:
+    """The workspace as a task attempt sees it."""
+
+    read_notebook: Callable[[str], str]  # workspace path → source; raises EmulatorError
+    dbfs_path: Callable[[str], Path]  # DBFS path → local file; raises EmulatorError
+    notebook_token: Callable[[str], str]  # principal name → a token for the subprocess ("" if unknown)
+    revoke_token: Callable[[str], None]
+    base_url: Callable[[], str]  # known only once the server listens
+    ca_bundle: Callable[[], str | None]  # the emulator's certificate when serving TLS
+
+
 class TaskExecutor:
-    def __init__(self, state: WorkspaceState) -> None:
-        self.state = state
+    def __init__(self, data_dir: Path, clock: Clock, env: TaskEnvironment) -> None:
+        self._data_dir = data_dir
+        self._clock = clock
+        self._env = env
         self._procs: dict[int, tuple[subprocess.Popen[bytes], str]] = {}  # task run id → (process, token)
 
     def _dir(self, task_run_id: int) -> Path:
-        return self.state.data_dir / "task-runs" / str(task_run_id)
+        return self._data_dir / "task-runs" / str(task_run_id)
 
     # -- start ------------------------------------------------------------------------------------
     def start(self, run: dict[str, Any], task: dict[str, Any]) -> None:
         kind = task_kind(task)
         if kind not in SUBPROCESS_KINDS:
-            task["_due_ms"] = self.state.clock.now_ms() + int(
-                self.state.clock.real_seconds(SIMULATED_TASK_SECONDS) * 1000
+            task["_due_ms"] = self._clock.now_ms() + int(
+                self._clock.real_seconds(SIMULATED_TASK_SECONDS) * 1000
             )
             return
         task["_exec"] = "subprocess"
@@ -65,11 +85,10 @@ class TaskExecutor:
         shutil.rmtree(workdir, ignore_errors=True)  # ids restart after a reset
         workdir.mkdir(parents=True)
         (workdir / "spec.json").write_text(json.dumps(spec))
-        principal = self.state.auth.principal_named(run["_principal"])
-        token = self.state.auth.notebook_token(principal) if principal else ""
+        token = self._env.notebook_token(run["_principal"])
         env = dict(os.environ)
         env.update(
-            DATABRICKS_HOST=self.state.base_url,
+            DATABRICKS_HOST=self._env.base_url(),
             DATABRICKS_TOKEN=token,
             DATABRICKS_DBFS_FUSE_ROOT=str(self._dbfs_root()),
             DATABRICKS_RUNTIME_VERSION="emulator",
@@ -77,8 +96,9 @@ class TaskExecutor:
         )
         for name in ("DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET", "DATABRICKS_CONFIG_PROFILE"):
             env.pop(name, None)
-        if self.state.config.tls and self.state.config.cert_file:
-            env["REQUESTS_CA_BUNDLE"] = env["DBX_EMULATOR_CA_BUNDLE"] = str(self.state.config.cert_file)
+        ca_bundle = self._env.ca_bundle()
+        if ca_bundle:
+            env["REQUESTS_CA_BUNDLE"] = env["DBX_EMULATOR_CA_BUNDLE"] = ca_bundle
         log = open(workdir / "output.log", "wb")
         try:
             proc = subprocess.Popen(
@@ -96,9 +116,9 @@ class TaskExecutor:
 
     def _dbfs_root(self) -> Path:
         try:
-            return Path(self.state.dbfs.local_path("/"))
-        except (AttributeError, EmulatorError):
-            return self.state.data_dir / "dbfs"
+            return Path(self._env.dbfs_path("/"))
+        except EmulatorError:
+            return self._data_dir / "dbfs"
 
     def _spec(self, run: dict[str, Any], task: dict[str, Any], kind: str) -> dict[str, Any]:
         body = task[kind]
@@ -109,7 +129,7 @@ class TaskExecutor:
         if kind == "notebook_task":
             path = str(body.get("notebook_path", ""))
             try:
-                source = self.state.workspace.read_notebook(path)
+                source = self._env.read_notebook(path)
             except EmulatorError:
                 raise EmulatorError("RESOURCE_DOES_NOT_EXIST", f"Notebook not found: {path}") from None
             widgets = {str(k): str(v) for k, v in (body.get("base_parameters") or {}).items()}
@@ -135,12 +155,12 @@ class TaskExecutor:
 
     def _read_file(self, path: str) -> str:
         if path.startswith("dbfs:/"):
-            local = Path(self.state.dbfs.local_path(path))
+            local = Path(self._env.dbfs_path(path))
             if not local.is_file():
                 raise EmulatorError("RESOURCE_DOES_NOT_EXIST", f"File not found: {path}")
             return local.read_text()
         try:
-            return self.state.workspace.read_notebook(path)
+            return self._env.read_notebook(path)
         except EmulatorError:
             raise EmulatorError("RESOURCE_DOES_NOT_EXIST", f"File not found: {path}") from None
 
@@ -164,7 +184,7 @@ class TaskExecutor:
     def poll(self, run: dict[str, Any], task: dict[str, Any]) -> tuple[bool, str] | None:
         """None while the attempt runs, else (succeeded, state_message)."""
         if "_due_ms" in task:
-            return (True, "") if self.state.clock.now_ms() >= task["_due_ms"] else None
+            return (True, "") if self._clock.now_ms() >= task["_due_ms"] else None
         if "_start_error" in task:
             task["_output"] = {"error": task["_start_error"]}
             return False, task["_start_error"]
@@ -178,7 +198,7 @@ class TaskExecutor:
         if code is None:
             return None
         del self._procs[task["run_id"]]
-        self.state.auth.revoke(token)
+        self._env.revoke_token(token)
         outcome = self._result(task["run_id"])
         if code != 0 and not outcome.get("error"):
             outcome["error"] = f"The Python process exited with code {code}."
@@ -199,7 +219,7 @@ class TaskExecutor:
         if entry is None:
             return
         proc, token = entry
-        self.state.auth.revoke(token)
+        self._env.revoke_token(token)
         if proc.poll() is None:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -214,7 +234,7 @@ class TaskExecutor:
     def forget_all(self) -> None:
         """After a reset: no attempt's files may leak into a new attempt that reuses its id."""
         self.kill_all()
-        shutil.rmtree(self.state.data_dir / "task-runs", ignore_errors=True)
+        shutil.rmtree(self._data_dir / "task-runs", ignore_errors=True)
 
     # -- output -----------------------------------------------------------------------------------
     def output_of(self, task: dict[str, Any]) -> dict[str, Any]:

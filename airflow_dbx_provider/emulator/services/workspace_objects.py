@@ -21,7 +21,10 @@ from airflow_dbx_provider.emulator.errors import (
 )
 
 if TYPE_CHECKING:
-    from airflow_dbx_provider.emulator.workspace_state import WorkspaceState
+    from collections.abc import Sequence
+
+    from airflow_dbx_provider.emulator.clock import Clock
+    from airflow_dbx_provider.emulator.store import Store
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 LANGUAGES = ("PYTHON", "SQL", "SCALA", "R")
@@ -50,14 +53,20 @@ def _missing(path: str) -> EmulatorError:
 
 
 class WorkspaceObjectsService:
-    def __init__(self, state: WorkspaceState) -> None:
-        self.state = state
-        self._objects = state.store.collection("workspace_objects")
+    def __init__(
+        self, store: Store, clock: Clock, *, home_owners: Sequence[str], workspace_dir: Path | None
+    ) -> None:
+        """`home_owners`: principal names that get `/Users/<name>`; `workspace_dir`: disk notebooks."""
+        self._store = store
+        self._clock = clock
+        self._home_owners = tuple(home_owners)
+        self._workspace_dir = workspace_dir
+        self._objects = store.collection("workspace_objects")
         self.after_reset()
 
     def after_reset(self) -> None:
         """Every workspace has `/`, `/Users`, `/Shared`, `/Repos` and a home folder per principal."""
-        homes = [f"/Users/{p.name}" for p in self.state.auth.principals()]
+        homes = [f"/Users/{name}" for name in self._home_owners]
         for folder in ("/", *DEFAULT_FOLDERS, *homes):
             if folder not in self._objects:
                 self._put_object(folder, "DIRECTORY", None, None)
@@ -188,11 +197,11 @@ class WorkspaceObjectsService:
         content: bytes | None,
         previous: dict[str, Any] | None = None,
     ) -> None:
-        now = self.state.clock.now_ms()
+        now = self._clock.now_ms()
         object_id = (
             previous["object_id"]
             if previous
-            else self.state.store.next_id("workspace_object", start=100_000_000_000_000)
+            else self._store.next_id("workspace_object", start=100_000_000_000_000)
         )
         doc: dict[str, Any] = {
             "path": path,
@@ -241,7 +250,7 @@ class WorkspaceObjectsService:
         return base64.b64decode(obj.get("_content", ""))
 
     def _disk_root(self) -> Path | None:
-        folder = self.state.config.workspace_dir
+        folder = self._workspace_dir
         return Path(folder) if folder else None
 
     def _disk_object(self, path: str) -> dict[str, Any] | None:

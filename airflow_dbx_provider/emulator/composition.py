@@ -1,4 +1,14 @@
-"""The composition root: one emulated workspace with its store, clock, principals and services."""
+"""The composition root: one emulated workspace, its services built in dependency order.
+
+    store, clock, auth, controls
+    permissions ← jobs ← runs (registry, queries, engine, executor) ← operations
+    clusters, dbfs, secrets, workspace objects: no service dependencies
+
+Each service gets its collaborators as constructor arguments; none sees this object. The run
+engine gets clusters as `JobCompute` and run storage as callables; task attempts get notebook
+sources, DBFS files and notebook tokens as a `TaskEnvironment`. The server, admin routes and
+tests hold the `Workspace`; handlers are bound to the services they need (handlers/__init__.py).
+"""
 
 from __future__ import annotations
 
@@ -12,15 +22,20 @@ from airflow_dbx_provider.emulator.control import Counters, FaultInjector, RateL
 from airflow_dbx_provider.emulator.services.clusters import ClustersService
 from airflow_dbx_provider.emulator.services.dbfs import DbfsService
 from airflow_dbx_provider.emulator.services.jobs import JobsService
+from airflow_dbx_provider.emulator.services.operations import JobOperations
 from airflow_dbx_provider.emulator.services.permissions import PermissionsService
+from airflow_dbx_provider.emulator.services.run_engine import RunEngine
+from airflow_dbx_provider.emulator.services.run_queries import RunQueries
+from airflow_dbx_provider.emulator.services.run_registry import RunRegistry
 from airflow_dbx_provider.emulator.services.runs import RunsService
 from airflow_dbx_provider.emulator.services.secrets import SecretsService
+from airflow_dbx_provider.emulator.services.task_execution import TaskEnvironment, TaskExecutor
 from airflow_dbx_provider.emulator.services.workspace_objects import WorkspaceObjectsService
 from airflow_dbx_provider.emulator.store import Store
 
 
-class WorkspaceState:
-    """Everything one emulated workspace knows. Services reach each other through it."""
+class Workspace:
+    """Everything one emulated workspace holds, wired once."""
 
     def __init__(self, config: EmulatorConfig, clock: Clock | None = None) -> None:
         self.config = config
@@ -37,13 +52,66 @@ class WorkspaceState:
         self.rate_limiter = RateLimiter(config.rate_limits, enabled=config.rate_limit_enabled)
         self.base_url = ""  # set by the server once it knows its port
         self.server_errors: list[BaseException] = []  # handler/engine bugs, re-raised by tests
-        self.permissions = PermissionsService(self)
-        self.workspace = WorkspaceObjectsService(self)
-        self.dbfs = DbfsService(self)
-        self.secrets = SecretsService(self)
-        self.clusters = ClustersService(self)
-        self.jobs = JobsService(self)
-        self.runs = RunsService(self)
+
+        store, clock = self.store, self.clock
+        self.permissions = PermissionsService(store)
+        self.workspace = WorkspaceObjectsService(
+            store,
+            clock,
+            home_owners=[p.name for p in self.auth.principals()],
+            workspace_dir=Path(config.workspace_dir) if config.workspace_dir else None,
+        )
+        self.dbfs = DbfsService(store, clock, self.data_dir)
+        self.secrets = SecretsService(store, clock)
+        self.clusters = ClustersService(store, clock)
+        self.jobs = JobsService(store, clock, self.counters, self.permissions)
+        self.run_registry = RunRegistry(store)
+        self.run_queries = RunQueries(
+            self.run_registry, self.jobs, self.permissions, config, lambda: self.base_url
+        )
+        executor = TaskExecutor(self.data_dir, clock, self._task_environment())
+        registry = self.run_registry
+        engine = RunEngine(
+            clock,
+            self.clusters,
+            executor,
+            new_run_id=registry.new_run_id,
+            active_runs=registry.active_runs,
+            save=registry.save,
+            index_task=registry.index_task,
+        )
+        self.runs = RunsService(
+            store,
+            clock,
+            self.counters,
+            registry=registry,
+            queries=self.run_queries,
+            engine=engine,
+            executor=executor,
+            jobs=self.jobs,
+            permissions=self.permissions,
+        )
+        self.job_operations = JobOperations(self.jobs, self.runs)
+
+    def _task_environment(self) -> TaskEnvironment:
+        """What a notebook subprocess reaches: workspace notebooks, DBFS, a token, the URL."""
+        auth, config = self.auth, self.config
+
+        def notebook_token(principal_name: str) -> str:
+            principal = auth.principal_named(principal_name)
+            return auth.notebook_token(principal) if principal else ""
+
+        def ca_bundle() -> str | None:
+            return str(config.cert_file) if config.tls and config.cert_file else None
+
+        return TaskEnvironment(
+            read_notebook=self.workspace.read_notebook,
+            dbfs_path=self.dbfs.local_path,
+            notebook_token=notebook_token,
+            revoke_token=auth.revoke,
+            base_url=lambda: self.base_url,
+            ca_bundle=ca_bundle,
+        )
 
     def services(self) -> list[object]:
         return [
