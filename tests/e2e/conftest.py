@@ -6,12 +6,10 @@ subprocesses in their own session with their own AIRFLOW_HOME, stopped with SIGI
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
 import socket
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -22,20 +20,10 @@ from typing import Any
 
 import pytest
 
+from tests.support import processes
+
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / ".artifacts"
-
-
-def _load_dev_script() -> Any:
-    spec = importlib.util.spec_from_file_location("dev_script", REPO / "scripts" / "dev.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-dev = _load_dev_script()
 
 
 @dataclass
@@ -110,17 +98,17 @@ def real_airflow(tmp_path_factory: pytest.TempPathFactory, e2e_emulator: Any) ->
         for k, v in os.environ.items()
         if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_HOME"))
     }
-    env = dev.airflow_env(airflow_home, e2e_emulator.url, base=base)
+    env = processes.airflow_env(airflow_home, e2e_emulator.url, base=base)
     env["AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL"] = "5"
     env["AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL"] = "5"
     log_path = airflow_home / "standalone.log"
-    process, base_url = dev.start_standalone(env, port, log_path)
+    process, base_url = processes.start_standalone(env, port, log_path)
     try:
-        if not dev.wait_http(f"{base_url}/api/v2/monitor/health", timeout=240, process=process):
+        if not processes.wait_http(f"{base_url}/api/v2/monitor/health", timeout=240, process=process):
             pytest.fail("airflow standalone did not become healthy:\n" + log_path.read_text()[-5000:])
-        yield RealAirflow(base_url, dev.read_admin_password(airflow_home), airflow_home, e2e_emulator)
+        yield RealAirflow(base_url, processes.read_admin_password(airflow_home), airflow_home, e2e_emulator)
     finally:
-        dev.stop_process(process, "airflow standalone", signal.SIGINT, leader_only=True)
+        processes.stop_process(process, "airflow standalone", signal.SIGINT, leader_only=True)
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / "e2e-standalone.log").write_bytes(log_path.read_bytes())
 

@@ -1,0 +1,120 @@
+"""The test command's sessions. `python3 scripts/dev.py test` runs them all (`.ci/run` is that command).
+
+    .venv/bin/nox                                   # every session below, in this order
+    .venv/bin/nox -s lint typecheck                 # ruff check + ruff format --check; mypy
+    .venv/bin/nox -s tests -- tests/hooks -k retry  # pytest with your arguments (default: the whole suite)
+    .venv/bin/nox -s tests_oldest_airflow           # the Airflow-facing suites on the oldest supported Airflow
+    .venv/bin/nox -l                                # list them
+
+Each session has a venv of its own under .nox/ (kept between runs) and installs from uv.lock with
+`uv sync --locked`: exactly the pinned versions, and an error, not a re-resolution, when
+pyproject.toml changed without `uv lock`. nox and uv come with the dev extra (`.venv` after any
+`scripts/dev.py` command).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nox
+from nox.command import CommandFailed
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_venv = "yes"  # uv sync brings a kept venv up to date in milliseconds
+nox.options.sessions = ["lint", "typecheck", "browser", "tests", "tests_oldest_airflow"]
+
+# Run again on the oldest Airflow we support (pyproject: apache-airflow>=3.1; the version is pinned
+# by the `oldest-airflow` dependency group): the suites that touch Airflow's API.
+OLDEST_AIRFLOW_SUITES = ["tests/hooks", "tests/operators", "tests/sensors", "tests/triggers"]
+
+
+def _sync(session: nox.Session, *args: str) -> None:
+    """`uv sync --locked ARGS` into the session's venv: the project editable, plus what ARGS select."""
+    session.run_install(
+        "uv",
+        "sync",
+        "--locked",
+        "--quiet",
+        *args,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+    )
+
+
+def _install_locked(session: nox.Session, *packages: str) -> None:
+    """Only `packages` (no project, no Airflow), at the versions uv.lock pins for the dev extra."""
+    constraints = Path(session.create_tmp()) / "dev-constraints.txt"
+    session.run_install(
+        "uv",
+        "export",
+        "--locked",
+        "--quiet",
+        "--extra=dev",
+        "--no-emit-project",
+        "--no-hashes",
+        f"--output-file={constraints}",
+        silent=True,
+    )
+    session.install("--constraint", str(constraints), *packages, silent=True)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole repository."""
+    _install_locked(session, "ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy over the package, with its dependencies installed."""
+    _sync(session, "--extra=dev")
+    session.run("mypy", "airflow_dbx_provider")
+
+
+@nox.session(python=False)
+def browser(session: nox.Session) -> None:
+    """CI set-up for tests/e2e/test_browser.py: Debian's chromium and chromium-driver (apt-get, as root).
+
+    Without them (not root, or apt-get failed) the browser test is skipped, saying why; under CI
+    (CI=true) that fails instead, so this session fails under CI too.
+    """
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        session.log("chromium and chromedriver are installed")
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("apt-get"):
+        _no_browser(session, "chromium/chromedriver are missing and this is not root with apt-get")
+        return
+    quiet = {"DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        session.run("apt-get", "update", "-qq", env=quiet, external=True)
+        session.run(
+            "apt-get", "install", "-y", "-qq", "chromium", "chromium-driver", env=quiet, external=True
+        )
+    except CommandFailed:
+        _no_browser(session, "apt-get could not install chromium and chromium-driver")
+
+
+def _no_browser(session: nox.Session, reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        session.error(f"{reason}: the browser test cannot run under CI")
+    session.warn(f"{reason}: the browser test will be skipped")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """pytest on the locked latest Airflow: the whole suite (slow end-to-end tests included), or posargs."""
+    _sync(session, "--extra=dev")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def tests_oldest_airflow(session: nox.Session) -> None:
+    """The Airflow-facing suites (or posargs) on the oldest supported Airflow, with the test extra only."""
+    _sync(session, "--extra=test", "--group=oldest-airflow")
+    session.run(
+        "python", "-m", "pytest", "-p", "no:cacheprovider", *(session.posargs or OLDEST_AIRFLOW_SUITES)
+    )
