@@ -1,6 +1,10 @@
-"""Logic shared by the sync and async hooks; everything here is transport-free.
+"""The request exchange, written once for both hooks and free of any transport.
 
-A hook subclass only supplies the transport (``requests`` or ``httpx``) and the way it sleeps.
+:class:`ClientCore` holds settings, credentials and the response handling, and writes every call
+as a flow of :mod:`.exchange` steps: rate-limit wait, OAuth discovery and token fetch (under the
+hook's lock), send, one token refresh on an expired credential, error mapping, and the retry
+decision of the one tenacity policy (:mod:`.retry`). Paging (2.2 continuation pages) is a flow too.
+``DatabricksHook`` drives these flows over ``requests`` and ``DatabricksAsyncHook`` over ``httpx``.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ import platform
 from collections.abc import Mapping
 from typing import Any
 
+from tenacity import DoAttempt, DoSleep, RetryCallState, Retrying
+
 from airflow_dbx_provider import __version__
 from airflow_dbx_provider.exceptions import (
     DatabricksConfigError,
@@ -17,16 +23,18 @@ from airflow_dbx_provider.exceptions import (
     DatabricksUnauthenticatedError,
     DbxError,
 )
-from airflow_dbx_provider.hooks.api import ApiRequest, Endpoint, build_request
-from airflow_dbx_provider.hooks.auth import Auth, make_auth
+from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
+from airflow_dbx_provider.hooks.api import EP, ApiRequest, Endpoint, build_request, merge_pages
+from airflow_dbx_provider.hooks.auth import Auth, OAuthM2MAuth, make_auth
 from airflow_dbx_provider.hooks.errors import classify, parse_error_body, parse_json, scrub, to_error
+from airflow_dbx_provider.hooks.exchange import Exclusive, Flow, Response, Send, Sleep
 from airflow_dbx_provider.hooks.rate_limit import TokenBucket, bucket_for, endpoint_family
 from airflow_dbx_provider.hooks.retry import retry_policy
 from airflow_dbx_provider.hooks.settings import SETTING_NAMES, DbxSettings, resolve_settings, with_overrides
 
-log = logging.getLogger("airflow_dbx_provider.hooks")
+__all__ = ["DEFAULT_CONN_ID", "ClientCore", "user_agent"]
 
-DEFAULT_CONN_ID = "databricks_default"
+log = logging.getLogger("airflow_dbx_provider.hooks")
 
 
 def user_agent(transport: str) -> str:
@@ -34,7 +42,11 @@ def user_agent(transport: str) -> str:
 
 
 class ClientCore:
-    """Settings, request building, retry policy and response handling common to both hooks."""
+    """Settings, credentials and the request exchange common to both hooks.
+
+    A hook resolves its settings (sync or async), then drives the flows below; flows read
+    :attr:`_settings` and never touch a transport.
+    """
 
     _transport_name = "unknown"
 
@@ -60,10 +72,106 @@ class ClientCore:
         """Resolve from a fetched connection (or None when it does not exist: env vars then apply)."""
         return self._adopt(resolve_settings(conn_id=self._conn_id, conn=conn, overrides=self._overrides))
 
-    # ---- request side -------------------------------------------------------------------------
-    def _prepare(self, settings: DbxSettings, endpoint: Endpoint, params: Mapping[str, Any]) -> ApiRequest:
-        return build_request(settings.host, endpoint, settings.api_version, params)
+    def _resolved(self) -> DbxSettings:
+        """The settings a flow runs with (the hook resolves them before driving any flow)."""
+        if self._settings is None:  # pragma: no cover - a hook bug, not a user error
+            raise RuntimeError("settings are resolved before a flow runs")
+        return self._settings
 
+    # ---- flows: the exchange, written once ---------------------------------------------------------
+    def _call_flow(
+        self, endpoint: Endpoint, params: Mapping[str, Any], deadline: float | None = None
+    ) -> Flow[Any]:
+        """One REST call: build the request, then exchange it with retries; returns parsed JSON."""
+        settings = self._resolved()
+        req = build_request(settings.host, endpoint, settings.api_version, params)
+        return (yield from self._request_flow(req, deadline))
+
+    def _paged_flow(
+        self,
+        endpoint: Endpoint,
+        keys: tuple[str, ...],
+        params: Mapping[str, Any],
+        deadline: float | None = None,
+    ) -> Flow[dict[str, Any]]:
+        """GET one object and append the arrays of its 2.2 continuation pages (jobs/get, runs/get)."""
+        first = yield from self._call_flow(endpoint, params, deadline)
+        token = first.get("next_page_token")
+        while token:
+            page = yield from self._call_flow(endpoint, {**params, "page_token": token}, deadline)
+            merge_pages(first, page, keys)
+            token = page.get("next_page_token")
+        first.pop("next_page_token", None)
+        first.pop("has_more", None)
+        return dict(first)
+
+    def _request_flow(self, req: ApiRequest, deadline: float | None = None) -> Flow[Any]:
+        """Attempts of ``req`` as the tenacity policy decides: its waits become :class:`Sleep` steps."""
+        retrying = Retrying(**self._policy(self._resolved(), req, deadline))
+        retrying.begin()
+        state = RetryCallState(retrying, fn=None, args=(), kwargs={})
+        while True:
+            action = retrying.iter(state)
+            if isinstance(action, DoAttempt):
+                try:
+                    result = yield from self._attempt_flow(req)
+                except Exception as exc:
+                    state.set_exception((type(exc), exc, exc.__traceback__))
+                else:
+                    state.set_result(result)
+            elif isinstance(action, DoSleep):
+                state.prepare_for_next_attempt()
+                yield Sleep(float(action))
+            else:
+                return action
+
+    def _attempt_flow(self, req: ApiRequest) -> Flow[Any]:
+        """One attempt: authorize, send, refresh a rejected OAuth token once, map the answer."""
+        authorization = (yield from self._authorization_flow()) if req.authenticated else None
+        response = yield from self._send_flow(req, authorization)
+        auth = self._auth
+        if auth is not None and self._should_refresh(req, response.status, response.body):
+            auth.invalidate()  # the cached OAuth token was rejected: fetch a new one, once
+            response = yield from self._send_flow(req, (yield from self._authorization_flow()))
+        return self._finish(req, response.status, response.headers, response.body)
+
+    def _send_flow(self, req: ApiRequest, authorization: str | None) -> Flow[Response]:
+        delay = self._rate_limit_delay(req)
+        if delay > 0:
+            yield Sleep(delay)
+        response: Response = yield Send(req, self._headers(req, authorization))
+        return response
+
+    def _authorization_flow(self) -> Flow[str | None]:
+        """The Authorization value: a PAT, a cached OAuth token, or a token fetched under the lock."""
+        auth = self._auth
+        if auth is None:  # pragma: no cover - _adopt always sets it
+            raise RuntimeError("credentials are resolved before a flow runs")
+        header = auth.cached_header()
+        if header is not None or not isinstance(auth, OAuthM2MAuth):
+            return header
+        fetched: str = yield Exclusive(self._token_flow(auth))
+        return fetched
+
+    def _token_flow(self, auth: OAuthM2MAuth) -> Flow[str]:
+        """Discover the token endpoint (once; the well-known path when discovery fails), then fetch."""
+        header = auth.cached_header()  # another caller may have fetched it while this one waited
+        if header is not None:
+            return header
+        if auth.token_endpoint is None:
+            try:
+                auth.accept_discovery((yield from self._request_flow(auth.discovery_request())))
+            except DbxError:
+                auth.use_fallback_endpoint()
+        return auth.accept_token((yield from self._request_flow(auth.token_request())))
+
+    def _test_connection_flow(self) -> Flow[str]:
+        """Airflow's "Test" button: authenticate and call SCIM Me once; returns what the UI shows."""
+        me = yield from self._call_flow(EP.SCIM_ME, {}, deadline=30)
+        who = me.get("userName") or me.get("displayName") or "unknown"
+        return f"Connected to {self._resolved().host} as {who}"
+
+    # ---- request side -------------------------------------------------------------------------
     def _policy(self, settings: DbxSettings, req: ApiRequest, deadline: float | None) -> dict[str, Any]:
         return retry_policy(
             idempotent=req.idempotent,
@@ -100,12 +208,6 @@ class ClientCore:
         if self._auth is not None and hasattr(self._auth, "secrets"):
             found.extend(self._auth.secrets)  # type: ignore[union-attr]
         return tuple(found)
-
-    @staticmethod
-    def _connected_message(settings: DbxSettings, me: Mapping[str, Any]) -> str:
-        """What Airflow's "Test" button shows after SCIM Me answered (sync and async alike)."""
-        who = me.get("userName") or me.get("displayName") or "unknown"
-        return f"Connected to {settings.host} as {who}"
 
     # ---- response side ------------------------------------------------------------------------
     def _should_refresh(self, req: ApiRequest, status: int, body: bytes) -> bool:

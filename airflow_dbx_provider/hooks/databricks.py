@@ -1,7 +1,8 @@
 """Synchronous Databricks hook over one pooled ``requests.Session``.
 
-The REST methods live in small mixins (jobs, clusters, files, secrets); this module only adds the
-Airflow wiring and the ``requests`` transport. Every call goes through :meth:`DatabricksHook.call`.
+The REST methods live in small mixins (jobs, clusters, files, secrets, and :mod:`.common_api` for
+the calls both hooks carry); the exchange is the flows of :mod:`.core`. This module only adds the
+Airflow wiring and the ``requests`` transport that :func:`.exchange.drive` performs steps with.
 """
 
 from __future__ import annotations
@@ -9,19 +10,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from airflow.sdk import BaseHook
 from requests.adapters import HTTPAdapter
-from tenacity import Retrying
 
 from airflow_dbx_provider._compat import AirflowNotFoundException
 from airflow_dbx_provider.exceptions import DbxError
-from airflow_dbx_provider.hooks.api import EP, ApiRequest, Endpoint
-from airflow_dbx_provider.hooks.auth import OAuthM2MAuth
+from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
+from airflow_dbx_provider.hooks.api import Endpoint
 from airflow_dbx_provider.hooks.clusters import ClustersMixin
-from airflow_dbx_provider.hooks.core import DEFAULT_CONN_ID, ClientCore
+from airflow_dbx_provider.hooks.common_api import CommonApi
+from airflow_dbx_provider.hooks.exchange import Flow, Response, Send, drive
 from airflow_dbx_provider.hooks.files import DbfsMixin, WorkspaceMixin
 from airflow_dbx_provider.hooks.jobs import JobsMixin
 from airflow_dbx_provider.hooks.secrets import PermissionsMixin, SecretsMixin
@@ -31,6 +32,8 @@ try:
     from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 except ImportError:  # pragma: no cover
     ConnectTimeoutError = NewConnectionError = ()  # type: ignore[assignment,misc]
+
+T = TypeVar("T")
 
 
 def _never_reached_server(exc: requests.exceptions.RequestException) -> bool:
@@ -56,7 +59,14 @@ def _never_reached_server(exc: requests.exceptions.RequestException) -> bool:
 
 
 class DatabricksHook(
-    ClientCore, JobsMixin, ClustersMixin, DbfsMixin, WorkspaceMixin, SecretsMixin, PermissionsMixin, BaseHook
+    CommonApi[dict[str, Any]],
+    JobsMixin,
+    ClustersMixin,
+    DbfsMixin,
+    WorkspaceMixin,
+    SecretsMixin,
+    PermissionsMixin,
+    BaseHook,
 ):
     """Talk to a Databricks workspace: one method per REST call, each returning parsed JSON.
 
@@ -136,53 +146,22 @@ class DatabricksHook(
         self, endpoint: Endpoint, /, *, retry_deadline_seconds: float | None = None, **params: Any
     ) -> Any:
         """Send one REST call with retries, rate limiting and error mapping; return parsed JSON."""
-        settings = self.settings
-        req = self._prepare(settings, endpoint, params)
-        return self._execute(settings, req, retry_deadline_seconds)
+        return self._run(self._call_flow(endpoint, params, retry_deadline_seconds))
 
-    def _execute(self, settings: DbxSettings, req: ApiRequest, deadline: float | None = None) -> Any:
-        retrying = Retrying(sleep=self._sleep, **self._policy(settings, req, deadline))
-        return retrying(self._attempt, settings, req)
+    def _run(self, flow: Flow[T]) -> T:
+        """Resolve the settings, then drive ``flow`` over the session."""
+        self.settings  # noqa: B018 - reads the connection once, before any step
+        return drive(flow, self._send, self._sleep, self._lock)
 
-    def _attempt(self, settings: DbxSettings, req: ApiRequest) -> Any:
-        authorization = self._authorization(settings) if req.authenticated else None
-        status, headers, body = self._send(settings, req, authorization)
-        auth = self._auth
-        if auth is not None and self._should_refresh(req, status, body):
-            auth.invalidate()  # the cached OAuth token was rejected: fetch a new one, once
-            status, headers, body = self._send(settings, req, self._authorization(settings))
-        return self._finish(req, status, headers, body)
-
-    def _authorization(self, settings: DbxSettings) -> str | None:
-        auth = self._auth
-        assert auth is not None
-        header = auth.cached_header()
-        if header is not None or not isinstance(auth, OAuthM2MAuth):
-            return header
-        with self._lock:
-            header = auth.cached_header()
-            if header is None:
-                if auth.token_endpoint is None:
-                    try:
-                        auth.accept_discovery(self._execute(settings, auth.discovery_request()))
-                    except DbxError:
-                        auth.use_fallback_endpoint()
-                header = auth.accept_token(self._execute(settings, auth.token_request()))
-            return header
-
-    def _send(
-        self, settings: DbxSettings, req: ApiRequest, authorization: str | None
-    ) -> tuple[int, Any, bytes]:
-        delay = self._rate_limit_delay(req)
-        if delay > 0:
-            self._sleep(delay)
+    def _send(self, step: Send) -> Response:
+        settings, req = self.settings, step.request
         try:
             resp = self.session.request(
                 req.method,
                 req.url,
                 params=req.query or None,
                 data=req.body_bytes() if req.json_body is not None else req.form,
-                headers=self._headers(req, authorization),
+                headers=dict(step.headers),
                 auth=req.basic_auth,
                 timeout=(settings.connect_timeout, settings.read_timeout),
                 # Per request, not only on the session: requests lets REQUESTS_CA_BUNDLE override
@@ -194,13 +173,12 @@ class DatabricksHook(
             raise self._tls_error(req, exc) from None
         except requests.exceptions.RequestException as exc:
             raise self._connection_error(req, exc, request_sent=not _never_reached_server(exc)) from None
-        return resp.status_code, resp.headers, resp.content
+        return Response(resp.status_code, resp.headers, resp.content)
 
     # ---- Airflow UI ----------------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:
         """Airflow's "Test" button: resolve settings, authenticate, and call SCIM Me once."""
         try:
-            me = self.call(EP.SCIM_ME, retry_deadline_seconds=30)
+            return True, self._run(self._test_connection_flow())
         except DbxError as exc:
             return False, str(exc)
-        return True, self._connected_message(self.settings, me)

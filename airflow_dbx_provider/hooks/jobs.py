@@ -1,40 +1,32 @@
-"""Jobs API methods (``/api/{2.2|2.1}/jobs/...``) of the sync hook: one short method per REST call."""
+"""Jobs API methods (``/api/{2.2|2.1}/jobs/...``) of the sync hook: one short method per REST call.
+
+The run calls the async hook needs too (``get_run``, ``list_runs_page``, ``cancel_run``) live in
+:mod:`.common_api`, written once for both hooks.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow_dbx_provider.exceptions import DatabricksInvalidParameterError
-from airflow_dbx_provider.hooks.api import (
-    EP,
-    JOB_PAGED_KEYS,
-    RUN_PAGED_KEYS,
-    Endpoint,
-    merge_pages,
-    runs_list_params,
-)
+from airflow_dbx_provider.hooks.api import EP, JOB_PAGED_KEYS, Endpoint, runs_list_params
+from airflow_dbx_provider.hooks.core import ClientCore
+from airflow_dbx_provider.hooks.exchange import Flow
+
+T = TypeVar("T")
 
 
-class _Caller:
-    """What the mixins need from the hook (implemented by ``DatabricksHook.call``)."""
+class _Caller(ClientCore):
+    """What the sync mixins need from the hook (implemented by ``DatabricksHook``)."""
+
+    def _run(self, flow: Flow[T]) -> T:
+        raise NotImplementedError
 
     def call(
         self, endpoint: Endpoint, /, *, retry_deadline_seconds: float | None = None, **params: Any
     ) -> Any:
         raise NotImplementedError
-
-    def _paged_get(self, endpoint: Endpoint, keys: tuple[str, ...], **params: Any) -> dict[str, Any]:
-        """GET one object and append the arrays of its 2.2 continuation pages."""
-        first = self.call(endpoint, **params)
-        token = first.get("next_page_token")
-        while token:
-            page = self.call(endpoint, **params, page_token=token)
-            merge_pages(first, page, keys)
-            token = page.get("next_page_token")
-        first.pop("next_page_token", None)
-        first.pop("has_more", None)
-        return first
 
     def _iterate(self, endpoint: Endpoint, item_key: str, **params: Any) -> Iterator[dict[str, Any]]:
         """Yield every item of a token-paginated list; stop only when next_page_token is missing/empty."""
@@ -52,9 +44,12 @@ class JobsMixin(_Caller):
         """Create a saved job; returns its ``job_id``. Not retried on 5xx (it would duplicate the job)."""
         return int(self.call(EP.JOBS_CREATE, **{**settings, **extra})["job_id"])
 
-    def get_job(self, job_id: int, **extra: Any) -> dict[str, Any]:
+    def get_job(
+        self, job_id: int, *, retry_deadline_seconds: float | None = None, **extra: Any
+    ) -> dict[str, Any]:
         """The job, with every page of ``tasks``/``job_clusters`` merged (2.2 pages them at 100)."""
-        return self._paged_get(EP.JOBS_GET, JOB_PAGED_KEYS, job_id=job_id, **extra)
+        params = {"job_id": job_id, **extra}
+        return self._run(self._paged_flow(EP.JOBS_GET, JOB_PAGED_KEYS, params, retry_deadline_seconds))
 
     def list_jobs(
         self, name: str | None = None, expand_tasks: bool = False, limit: int = 100, **extra: Any
@@ -104,12 +99,6 @@ class JobsMixin(_Caller):
         """Submit a one-time run; returns ``run_id``. Retried on 5xx only if it carries ``idempotency_token``."""
         return int(self.call(EP.RUNS_SUBMIT, **{**spec, **extra})["run_id"])
 
-    def get_run(self, run_id: int, include_history: bool = False, **extra: Any) -> dict[str, Any]:
-        """The run, with every page of ``tasks`` (and other paged arrays) merged."""
-        return self._paged_get(
-            EP.RUNS_GET, RUN_PAGED_KEYS, run_id=run_id, include_history=include_history, **extra
-        )
-
     def get_run_output(self, run_id: int, **extra: Any) -> dict[str, Any]:
         """Output of a task run (a multi-task parent run is rejected by Databricks)."""
         return self.call(EP.RUNS_GET_OUTPUT, run_id=run_id, **extra)
@@ -127,10 +116,6 @@ class JobsMixin(_Caller):
         """Every run (all pages), newest first."""
         params = runs_list_params(job_id, active_only, completed_only, run_type, limit, expand_tasks)
         return self._iterate(EP.RUNS_LIST, "runs", **params, **extra)
-
-    def cancel_run(self, run_id: int, **extra: Any) -> dict[str, Any]:
-        """Ask for cancellation (asynchronous on the server side)."""
-        return self.call(EP.RUNS_CANCEL, run_id=run_id, **extra)
 
     def cancel_all_runs(
         self, job_id: int | None = None, all_queued_runs: bool = False, **extra: Any

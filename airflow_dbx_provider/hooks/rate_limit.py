@@ -2,8 +2,8 @@
 
 The families and their default rates are :mod:`airflow_dbx_provider.api_families`, the table the
 emulator enforces too. All hooks (sync and async, every task in the process) talking to one
-workspace share the buckets. A bucket only computes how long a caller must wait; the caller
-sleeps (``time.sleep`` or ``asyncio.sleep``), so one lock-protected implementation serves both.
+workspace share the buckets. A bucket only computes how long a caller must wait; the exchange
+turns that into a sleep step (``core.ClientCore._send_flow``), so it serves both hooks.
 On a 429 the family's rate halves (AIMD) and then recovers additively.
 """
 

@@ -79,8 +79,7 @@ def test_pat_401_is_final(kind, server, make_client, sleeps):
     assert len(server.hits(RUNS_GET)) == 1 and sleeps == []
 
 
-@KINDS
-def test_list_runs_follows_every_page(kind, server, make_client):
+def test_list_runs_follows_every_page(server, make_client):
     path = "/api/2.2/jobs/runs/list"
     server.script(
         path,
@@ -88,7 +87,7 @@ def test_list_runs_follows_every_page(kind, server, make_client):
         ok({"runs": [{"run_id": 3}], "next_page_token": "p3"}),
         ok({"runs": [{"run_id": 4}], "next_page_token": ""}),
     )
-    runs = make_client(kind, host=server.url).list_runs(job_id=5, active_only=True)
+    runs = make_client("sync", host=server.url).list_runs(job_id=5, active_only=True)
     assert [r["run_id"] for r in runs] == [1, 2, 3, 4]
     queries = [h.query for h in server.hits(path)]
     assert (
@@ -97,6 +96,15 @@ def test_list_runs_follows_every_page(kind, server, make_client):
         and queries[2]["page_token"] == "p3"
     )
     assert queries[0]["active_only"] == "true" and queries[0]["job_id"] == "5"
+
+
+@KINDS
+def test_list_runs_page_is_one_request(kind, server, make_client):
+    path = "/api/2.2/jobs/runs/list"
+    server.script(path, ok({"runs": [{"run_id": 3}], "next_page_token": "p3"}))
+    page = make_client(kind, host=server.url).list_runs_page(active_only=True, page_token="p2")
+    assert page == {"runs": [{"run_id": 3}], "next_page_token": "p3"}
+    assert server.hits(path)[0].query == {"active_only": "true", "limit": "25", "page_token": "p2"}
 
 
 def test_list_jobs_follows_every_page_and_find_by_name(server, make_client):

@@ -22,6 +22,7 @@ from airflow_dbx_provider.exceptions import (
     DatabricksPermissionDeniedError,
     DatabricksUnauthenticatedError,
 )
+from airflow_dbx_provider.hooks.api import EP
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
 from airflow_dbx_provider.hooks.databricks_async import DatabricksAsyncHook
 from airflow_dbx_provider.hooks.rate_limit import reset_rate_limiters
@@ -58,16 +59,18 @@ class Sleeps(list):
         self.append(seconds)
 
 
-def call(mode: str, conn_id: str, method: str, *args: Any, sleeps: Sleeps | None = None) -> Any:
-    """``hook.<method>(*args)`` on the sync or the async hook of ``conn_id``."""
+def call(
+    mode: str, conn_id: str, method: str, *args: Any, sleeps: Sleeps | None = None, **kwargs: Any
+) -> Any:
+    """``hook.<method>(*args, **kwargs)`` on the sync or the async hook of ``conn_id``."""
     sleeps = Sleeps() if sleeps is None else sleeps
     if mode == "sync":
         with DatabricksHook(conn_id, sleep=sleeps) as hook:
-            return getattr(hook, method)(*args)
+            return getattr(hook, method)(*args, **kwargs)
 
     async def run() -> Any:
         async with DatabricksAsyncHook(conn_id, sleep=sleeps.asleep) as hook:
-            return await getattr(hook, method)(*args)
+            return await getattr(hook, method)(*args, **kwargs)
 
     return asyncio.run(run())
 
@@ -159,7 +162,7 @@ def test_403_fails_at_once_naming_the_connection(
     secure_emulator.state.counters.reset()
     sleeps = Sleeps()
     with pytest.raises(DatabricksPermissionDeniedError) as info:
-        call(mode, "dbx_alice", "get_job", job_id, sleeps=sleeps)
+        call(mode, "dbx_alice", "call", EP.JOBS_GET, job_id=job_id, sleeps=sleeps)
     message = str(info.value)
     assert info.value.status_code == 403 and info.value.error_code == "PERMISSION_DENIED"
     assert "connection 'dbx_alice'" in message and "lacks permission" in message

@@ -1,0 +1,114 @@
+"""The request exchange as data: steps a transport-free flow yields, and the two drivers that run it.
+
+A *flow* is a generator, in the pattern of httpx's ``Auth.auth_flow``: it yields what it needs
+done (:class:`Send` this request, :class:`Sleep` this long, run a sub-flow :class:`Exclusive`-ly
+under the hook's credential lock) and receives the answer (a :class:`Response`, ``None``, the
+sub-flow's value). Transport failures are thrown into the flow at the ``yield`` that caused them,
+so retries, OAuth and error mapping are written once (``core.ClientCore``) and a driver is only
+the loop that performs steps: :func:`drive` for ``requests`` and :func:`adrive` for ``httpx``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, closing
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from airflow_dbx_provider.hooks.api import ApiRequest
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send ``request`` with ``headers``; answer with a :class:`Response` or raise a ``DbxError``."""
+
+    request: ApiRequest
+    headers: Mapping[str, str] = field(repr=False)  # carries the Authorization header
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Wait ``seconds`` (a retry backoff or a rate-limiter delay); answer with ``None``."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Exclusive:
+    """Run ``flow`` while holding the hook's credential lock; answer with its value.
+
+    Concurrent callers that find the OAuth token expired fetch it once, not once each.
+    """
+
+    flow: Flow[Any]
+
+
+@dataclass(frozen=True)
+class Response:
+    """What a transport hands back: status, headers (read, never logged) and the raw body."""
+
+    status: int
+    headers: Mapping[str, str] = field(repr=False)
+    body: bytes = b""
+
+
+Step = Send | Sleep | Exclusive
+Flow = Generator[Step, Any, T]
+
+
+def drive(
+    flow: Flow[T],
+    send: Callable[[Send], Response],
+    sleep: Callable[[float], None],
+    lock: AbstractContextManager[Any],
+) -> T:
+    """Run ``flow`` to completion on a blocking transport."""
+    with closing(flow):
+        answer: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                step = flow.throw(error) if error is not None else flow.send(answer)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            answer, error = None, None
+            try:
+                if isinstance(step, Send):
+                    answer = send(step)
+                elif isinstance(step, Sleep):
+                    sleep(step.seconds)
+                else:
+                    with lock:
+                        answer = drive(step.flow, send, sleep, lock)
+            except Exception as exc:  # handed to the flow, which retries, maps or re-raises it
+                error = exc
+
+
+async def adrive(
+    flow: Flow[T],
+    send: Callable[[Send], Awaitable[Response]],
+    sleep: Callable[[float], Awaitable[None]],
+    lock: AbstractAsyncContextManager[Any],
+) -> T:
+    """Run ``flow`` to completion on an asyncio transport (same loop as :func:`drive`)."""
+    with closing(flow):
+        answer: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                step = flow.throw(error) if error is not None else flow.send(answer)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            answer, error = None, None
+            try:
+                if isinstance(step, Send):
+                    answer = await send(step)
+                elif isinstance(step, Sleep):
+                    await sleep(step.seconds)
+                else:
+                    async with lock:
+                        answer = await adrive(step.flow, send, sleep, lock)
+            except Exception as exc:
+                error = exc
