@@ -9,20 +9,27 @@
 
 Rate limits are off by default here (tests turn them on with `/_emulator/rate-limits` or
 `server.state.rate_limiter.configure(enabled=True)`), and time runs 20x faster.
+
+pytest loads this module for every user of the provider who runs pytest, so it only registers
+fixtures: the emulator (uvicorn, starlette, the services) is imported inside them, on first use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from airflow_dbx_provider.emulator.config import EmulatorConfig
-from airflow_dbx_provider.emulator.server import EmulatorServer
+if TYPE_CHECKING:
+    from airflow_dbx_provider.emulator.config import EmulatorConfig
+    from airflow_dbx_provider.emulator.server import EmulatorServer
 
 
 @pytest.fixture(scope="session")
 def dbx_emulator_config(tmp_path_factory: pytest.TempPathFactory) -> EmulatorConfig:
+    from airflow_dbx_provider.emulator.config import EmulatorConfig
+
     root = tmp_path_factory.mktemp("dbx-emulator")
     workspace = root / "workspace"
     workspace.mkdir()
@@ -49,6 +56,8 @@ def dbx_emulator_session(
     # config override was in force for the first test that asked for it.
     server = _dbx_emulator_servers.get(id(dbx_emulator_config))
     if server is None:
+        from airflow_dbx_provider.emulator.server import EmulatorServer
+
         server = _dbx_emulator_servers[id(dbx_emulator_config)] = EmulatorServer(dbx_emulator_config)
         server.start()
     return server
