@@ -152,10 +152,11 @@ class RouteTable:
             for name, attr in vars(type(obj)).items():
                 for spec in getattr(attr, _SPECS_ATTR, ()):
                     regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", spec.template) + "$"
+                    handler = getattr(obj, name)
+                    pattern = re.compile(regex)
                     self._routes.append(
-                        Route(spec.method, re.compile(regex), getattr(obj, name), spec.family,
-                              spec.versions, spec.template)
-                    )  # fmt: skip
+                        Route(spec.method, pattern, handler, spec.family, spec.versions, spec.template)
+                    )
 
     def match(self, method: str, path: str) -> Match:
         """Find the handler, or raise NoRoute telling a wrong version from an unknown endpoint."""
@@ -179,15 +180,3 @@ class RouteTable:
         if path_known_in_other_version and not method_known:
             raise NoRoute("bad_target")
         raise NoRoute("not_found")
-
-    def family_of(self, path: str) -> str:
-        """The endpoint family used for rate limits, faults and counters ("jobs", "runs", "dbfs", ...)."""
-        found = _VERSION_RE.match(path)
-        rest = found.group("rest") if found else path
-        for candidate in self._routes:
-            if candidate.pattern.match(rest):
-                return candidate.family
-        return "other"
-
-    def routes(self) -> list[Route]:
-        return list(self._routes)

@@ -1,7 +1,8 @@
 """Requests that span services, orchestrated here so no service calls back up into another.
 
-Deleting a job removes its runs (killing their task processes), its settings and its ACL:
-three services, one place. Everything else a handler needs lives in a single service.
+Deleting a job removes its runs (killing their task processes), then its settings and ACL
+(the jobs service drops the ACL through permissions). Everything else a handler calls lives
+in one service, or in one that depends only downward (runs → jobs → permissions).
 """
 
 from __future__ import annotations
