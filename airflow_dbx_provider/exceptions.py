@@ -115,7 +115,8 @@ class DatabricksApiError(DbxError):
 
 
 class DatabricksNotFoundError(DatabricksApiError):
-    """The resource does not exist (404, RESOURCE_DOES_NOT_EXIST, or 400 '... does not exist')."""
+    """The resource does not exist: 404, RESOURCE_DOES_NOT_EXIST, or the 400 "Cluster/Job/Run ... does
+    not exist" of ``clusters/get``, ``jobs/get`` and ``runs/get``."""
 
 
 class DatabricksPermissionDeniedError(DatabricksApiError):

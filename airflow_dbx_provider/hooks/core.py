@@ -218,7 +218,9 @@ class ClientCore:
         if not req.authenticated or auth is None or not auth.refreshable or status not in (401, 403):
             return False
         error_code, message = parse_error_body(status, body)
-        return classify(status, error_code, message) is DatabricksUnauthenticatedError
+        return (
+            classify(status, error_code, message, req.method, req.endpoint) is DatabricksUnauthenticatedError
+        )
 
     def _finish(self, req: ApiRequest, status: int, headers: Mapping[str, str], body: bytes) -> Any:
         """Parse a success body or raise the typed error; feeds the shared rate limiter."""

@@ -1,7 +1,9 @@
 """Map an HTTP error answer to a typed exception: one function shared by the sync and async hooks.
 
 Body parsing copes with empty bodies, JSON (standard, legacy ``{"error": ...}``, SCIM, numeric
-``error_code``), ``CODE: message`` text and HTML. Classification uses error_code first, then status.
+``error_code``), ``CODE: message`` text and HTML. Classification uses ``error_code`` first, then the
+HTTP status. Message text is read only by :data:`OVERRIDES`: the few answers, on named endpoints,
+where Databricks says in words what its code and status do not (as the SDK's ``overrides.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import re
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -49,8 +52,54 @@ STATUS_CODE_MAPPING: dict[int, type[DatabricksApiError]] = {
     429: DatabricksRateLimitedError,
 }
 
-# Databricks answers a missing job/run/cluster with 400 INVALID_PARAMETER_VALUE "... does not exist".
-_DOES_NOT_EXIST = re.compile(r"does not exist|doesn't exist", re.IGNORECASE)
+
+@dataclass(frozen=True)
+class Override:
+    """An answer whose error_code and status say less than its message, matched in full."""
+
+    method: str | None  # None: any method
+    path: re.Pattern[str] | None  # None: any endpoint
+    status: int
+    error_codes: frozenset[str | int]
+    message: re.Pattern[str]
+    cls: type[DatabricksApiError]
+
+    def matches(
+        self, method: str, endpoint: str, status: int, error_code: str | int | None, message: str
+    ) -> bool:
+        return (
+            status == self.status
+            and error_code in self.error_codes
+            and (self.method is None or method == self.method)
+            and (self.path is None or self.path.match(endpoint) is not None)
+            and self.message.search(message) is not None
+        )
+
+
+def _missing(action: str, message: str) -> Override:
+    """Databricks answers a missing cluster/job/run on its get endpoint with 400 INVALID_PARAMETER_VALUE."""
+    path = re.compile(rf"^/api/2\.\d/{re.escape(action)}$")
+    return Override(
+        "GET", path, 400, frozenset({"INVALID_PARAMETER_VALUE"}), re.compile(message), DatabricksNotFoundError
+    )
+
+
+OVERRIDES: tuple[Override, ...] = (
+    _missing("clusters/get", r"Cluster .+ does not exist"),
+    _missing("jobs/get", r"Job .+ does not exist"),
+    _missing("jobs/runs/get", r"Run .+ does not exist|Run: .+ in job: .+ doesn't exist"),
+    # Any endpoint: the gateway refuses a bad or expired token with 403 and a numeric error_code.
+    # Other numeric-403 answers (an IP access list, say) are not credential problems.
+    Override(
+        None,
+        None,
+        403,
+        frozenset({403, "403"}),
+        re.compile(r"^Invalid access token", re.IGNORECASE),
+        DatabricksUnauthenticatedError,
+    ),
+)
+
 _TEXT_ERROR = re.compile(r"^([A-Z][A-Z_]+): (.+)$", re.DOTALL)
 _HTML_TAG = re.compile(r"<(pre|title)>(.*?)</\1>", re.IGNORECASE | re.DOTALL)
 _MAX_MESSAGE = 500
@@ -114,16 +163,20 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def classify(status: int, error_code: str | int | None, message: str) -> type[DatabricksApiError]:
-    """Pick the exception class: error_code first, then the HTTP status."""
+def classify(
+    status: int, error_code: str | int | None, message: str, method: str = "", endpoint: str = ""
+) -> type[DatabricksApiError]:
+    """Pick the exception class: an endpoint override, else error_code, else the HTTP status.
+
+    ``endpoint`` is the request path (``/api/2.2/jobs/runs/get``); without it no override applies.
+    """
+    for override in OVERRIDES:
+        if override.matches(method, endpoint, status, error_code, message):
+            return override.cls
     if isinstance(error_code, str):
         cls = ERROR_CODE_MAPPING.get(error_code.upper())
-        if cls is DatabricksInvalidParameterError and _DOES_NOT_EXIST.search(message):
-            return DatabricksNotFoundError
         if cls is not None:
             return cls
-    if status == 403 and error_code in (403, "403") and "invalid access token" in message.lower():
-        return DatabricksUnauthenticatedError
     if status in STATUS_CODE_MAPPING:
         return STATUS_CODE_MAPPING[status]
     if status >= 500:
@@ -151,7 +204,7 @@ def to_error(
 ) -> DatabricksApiError:
     """Build the typed error for one HTTP answer; headers are read (Retry-After) but never quoted."""
     error_code, message = parse_error_body(status, body)
-    cls = classify(status, error_code, message)
+    cls = classify(status, error_code, message, method, endpoint)
     message = scrub(" ".join(message.split()), list(secrets))
     if len(message) > _MAX_MESSAGE:
         message = message[:_MAX_MESSAGE] + "..."
