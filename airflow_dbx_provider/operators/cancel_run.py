@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_dbx_provider.exceptions import DatabricksConfigError
-from airflow_dbx_provider.hooks.core import DEFAULT_CONN_ID
+from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
 from airflow_dbx_provider.runs.defaults import DEFAULT_POLLING_PERIOD_SECONDS
 from airflow_dbx_provider.runs.hook_mixin import DatabricksHookMixin
 from airflow_dbx_provider.runs.state import RunState

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_dbx_provider.exceptions import DatabricksJobSpecError
-from airflow_dbx_provider.hooks.core import DEFAULT_CONN_ID
+from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
 from airflow_dbx_provider.operators.job_spec import validate_job_spec
 from airflow_dbx_provider.runs.hook_mixin import DatabricksHookMixin
 from airflow_dbx_provider.runs.links import XCOM_JOB_ID

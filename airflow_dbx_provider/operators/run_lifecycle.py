@@ -14,7 +14,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.bases.operator import TriggerFailureReason
 
 from airflow_dbx_provider.exceptions import DbxError
-from airflow_dbx_provider.hooks.core import DEFAULT_CONN_ID
+from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
 from airflow_dbx_provider.operators.idempotency import base_token, generation_token
 from airflow_dbx_provider.runs.defaults import DEFAULT_POLLING_PERIOD_SECONDS, default_deferrable
 from airflow_dbx_provider.runs.hook_mixin import DatabricksHookMixin

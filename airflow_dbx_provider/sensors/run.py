@@ -10,7 +10,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_dbx_provider._compat import AirflowSkipException
 from airflow_dbx_provider.exceptions import DatabricksConfigError
-from airflow_dbx_provider.hooks.core import DEFAULT_CONN_ID
+from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
 from airflow_dbx_provider.runs.defaults import DEFAULT_POLLING_PERIOD_SECONDS, default_deferrable
 from airflow_dbx_provider.runs.hook_mixin import DatabricksHookMixin
 from airflow_dbx_provider.runs.links import XCOM_RUN_ID, DatabricksRunPageLink, push_run_page_url

@@ -13,7 +13,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_dbx_provider.exceptions import DbxError
-from airflow_dbx_provider.hooks.core import DEFAULT_CONN_ID
+from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
 from airflow_dbx_provider.hooks.databricks_async import DatabricksAsyncHook
 from airflow_dbx_provider.runs.defaults import DEFAULT_POLLING_PERIOD_SECONDS
 from airflow_dbx_provider.runs.outcome import error_payload, event_payload
