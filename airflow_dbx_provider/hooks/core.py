@@ -23,7 +23,6 @@ from airflow_dbx_provider.exceptions import (
     DatabricksUnauthenticatedError,
     DbxError,
 )
-from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
 from airflow_dbx_provider.hooks.api import EP, ApiRequest, Endpoint, build_request, merge_pages
 from airflow_dbx_provider.hooks.auth import Auth, OAuthM2MAuth, make_auth
 from airflow_dbx_provider.hooks.errors import classify, parse_error_body, parse_json, scrub, to_error
@@ -32,7 +31,7 @@ from airflow_dbx_provider.hooks.rate_limit import TokenBucket, bucket_for, endpo
 from airflow_dbx_provider.hooks.retry import retry_policy
 from airflow_dbx_provider.hooks.settings import SETTING_NAMES, DbxSettings, resolve_settings, with_overrides
 
-__all__ = ["DEFAULT_CONN_ID", "ClientCore", "user_agent"]
+__all__ = ["ClientCore", "user_agent"]
 
 log = logging.getLogger("airflow_dbx_provider.hooks")
 
