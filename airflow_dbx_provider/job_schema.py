@@ -28,3 +28,15 @@ TASK_KINDS = (
 
 #: The ways a task names its compute (at most one per task).
 COMPUTE_FIELDS = ("existing_cluster_id", "new_cluster", "job_cluster_key", "environment_key")
+
+#: Most tasks one job (or one runs/submit) may hold ("a job can contain up to 1000 tasks").
+MAX_TASKS_PER_JOB = 1000
+#: Longest job or run name, in UTF-8 bytes (JobSettings.name: "at most 4096 bytes").
+MAX_NAME_BYTES = 4096
+#: Longest idempotency_token of run-now / runs/submit, in characters.
+MAX_IDEMPOTENCY_TOKEN_LENGTH = 64
+#: Largest num_workers (and autoscale.max_workers) of a cluster spec. Databricks documents no exact
+#: ceiling; workspaces cap clusters far below this, so anything larger is refused locally.
+MAX_NUM_WORKERS = 100_000
+#: timeout_seconds is an int32 number of seconds; 0 means no timeout.
+MAX_TIMEOUT_SECONDS = 2**31 - 1

@@ -12,12 +12,21 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from airflow_dbx_provider.exceptions import DatabricksJobSpecError
-from airflow_dbx_provider.job_schema import COMPUTE_FIELDS, TASK_KINDS
+from airflow_dbx_provider.job_schema import (
+    COMPUTE_FIELDS,
+    MAX_IDEMPOTENCY_TOKEN_LENGTH,
+    MAX_NAME_BYTES,
+    MAX_NUM_WORKERS,
+    MAX_TASKS_PER_JOB,
+    MAX_TIMEOUT_SECONDS,
+    TASK_KINDS,
+)
 
 #: Largest request body we send (Databricks caps request payloads at 10 MB).
 MAX_SPEC_BYTES = 10 * 1024 * 1024
 MAX_TASK_KEY_LENGTH = 100
-MAX_IDEMPOTENCY_TOKEN_LENGTH = 64
+
+__all__ = ["MAX_IDEMPOTENCY_TOKEN_LENGTH", "MAX_SPEC_BYTES", "MAX_TASK_KEY_LENGTH", "validate_job_spec"]
 
 SpecKind = Literal["job", "submit"]
 
@@ -49,6 +58,13 @@ _TASK_TYPES: dict[str, tuple[type, ...]] = {
     **{kind: (dict,) for kind in TASK_KINDS},
 }
 _INT_FIELDS = ("timeout_seconds", "max_concurrent_runs", "max_retries", "min_retry_interval_millis")
+_INT_RANGES = {"timeout_seconds": (0, MAX_TIMEOUT_SECONDS), "max_concurrent_runs": (0, 1000)}
+# Fields that name a workspace or DBFS path: Databricks refuses a NUL character in any of them.
+_PATH_FIELDS = {
+    "notebook_task": ("notebook_path",),
+    "spark_python_task": ("python_file",),
+    "dbt_task": ("project_directory",),
+}
 _TYPE_NAMES = {str: "a string", list: "a list", dict: "an object", int: "an integer", bool: "a boolean"}
 
 
@@ -65,10 +81,62 @@ def _check_types(obj: Mapping[str, Any], types: Mapping[str, tuple[type, ...]], 
         value = obj.get(name)
         if value is None:
             continue
-        if isinstance(value, bool) or not (
-            isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit())
-        ):
-            raise _fail(f"{prefix}{name}", f"must be an integer, got {value!r}")
+        number = _as_int(value, f"{prefix}{name}")
+        if name in _INT_RANGES:
+            _check_range(number, f"{prefix}{name}", *_INT_RANGES[name])
+
+
+def _as_int(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not (
+        isinstance(value, int)
+        or (isinstance(value, str) and value.removeprefix("-").isdigit() and len(value) <= 30)
+    ):
+        raise _fail(field, f"must be an integer, got {value!r}"[:200])
+    return int(value)
+
+
+def _check_range(number: int, field: str, low: int, high: int) -> None:
+    if not low <= number <= high:
+        text = str(number) if len(str(number)) <= 30 else f"a {len(str(abs(number)))}-digit number"
+        raise _fail(field, f"is {text}, outside {low}..{high}")
+
+
+def _check_name(spec: Mapping[str, Any], name: str) -> None:
+    value = spec.get(name)
+    if isinstance(value, str):
+        size = len(value.encode("utf-8", "surrogatepass"))
+        if size > MAX_NAME_BYTES:
+            raise _fail(name, f"is {size} bytes, over the limit of {MAX_NAME_BYTES}")
+
+
+def _check_cluster_spec(cluster: Any, where: str) -> None:
+    """num_workers / autoscale bounds of a new_cluster (its other fields are the workspace's business)."""
+    if not isinstance(cluster, Mapping):
+        return
+    if cluster.get("num_workers") is not None:
+        _check_range(
+            _as_int(cluster["num_workers"], f"{where}.num_workers"),
+            f"{where}.num_workers",
+            0,
+            MAX_NUM_WORKERS,
+        )
+    autoscale = cluster.get("autoscale")
+    if isinstance(autoscale, Mapping):
+        for bound in ("min_workers", "max_workers"):
+            if autoscale.get(bound) is not None:
+                field = f"{where}.autoscale.{bound}"
+                _check_range(_as_int(autoscale[bound], field), field, 0, MAX_NUM_WORKERS)
+
+
+def _check_paths(task: Mapping[str, Any], where: str) -> None:
+    for kind, names in _PATH_FIELDS.items():
+        body = task.get(kind)
+        if not isinstance(body, Mapping):
+            continue
+        for name in names:
+            value = body.get(name)
+            if isinstance(value, str) and "\x00" in value:
+                raise _fail(f"{where}.{kind}.{name}", "contains a NUL character")
 
 
 def _check_size(spec: Mapping[str, Any], what: str) -> None:
@@ -95,6 +163,7 @@ def _cluster_keys(spec: Mapping[str, Any]) -> set[str]:
             raise _fail(f"{where}.job_cluster_key", f"{key!r} is used by another job cluster")
         if not isinstance(cluster.get("new_cluster"), Mapping):
             raise _fail(f"{where}.new_cluster", "must be an object")
+        _check_cluster_spec(cluster["new_cluster"], f"{where}.new_cluster")
         keys.add(key)
     return keys
 
@@ -122,6 +191,8 @@ def _check_task(task: Any, where: str, cluster_keys: set[str]) -> str:
     notebook = task.get("notebook_task")
     if notebook is not None and not isinstance(notebook.get("notebook_path"), str):
         raise _fail(f"{where}.notebook_task.notebook_path", "must be a string")
+    _check_paths(task, where)
+    _check_cluster_spec(task.get("new_cluster"), f"{where}.new_cluster")
     return key
 
 
@@ -184,9 +255,8 @@ def validate_job_spec(spec: Any, *, kind: SpecKind = "job", what: str = "json") 
     token = spec.get("idempotency_token")
     if isinstance(token, str) and len(token) > MAX_IDEMPOTENCY_TOKEN_LENGTH:
         raise _fail("idempotency_token", f"is {len(token)} characters, over {MAX_IDEMPOTENCY_TOKEN_LENGTH}")
-    concurrency = spec.get("max_concurrent_runs")
-    if concurrency is not None and not 0 <= int(concurrency) <= 1000:
-        raise _fail("max_concurrent_runs", f"is {int(concurrency)}, outside 0..1000")
+    _check_name(spec, "name")
+    _check_name(spec, "run_name")
     cluster_keys = _cluster_keys(spec)
     tasks = spec.get("tasks")
     if tasks is None:
@@ -195,6 +265,8 @@ def validate_job_spec(spec: Any, *, kind: SpecKind = "job", what: str = "json") 
         return
     if kind == "submit" and not tasks:
         raise _fail("tasks", "is empty (a run needs at least one task)")
+    if len(tasks) > MAX_TASKS_PER_JOB:
+        raise _fail("tasks", f"has {len(tasks)} entries, over the limit of {MAX_TASKS_PER_JOB} tasks per job")
     keys: list[str] = []
     seen: dict[str, int] = {}
     for i, task in enumerate(tasks):

