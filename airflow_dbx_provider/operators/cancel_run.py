@@ -12,6 +12,7 @@ from airflow_dbx_provider.exceptions import DatabricksConfigError
 from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
 from airflow_dbx_provider.runs.defaults import DEFAULT_POLLING_PERIOD_SECONDS
 from airflow_dbx_provider.runs.hook_mixin import DatabricksHookMixin
+from airflow_dbx_provider.runs.ids import positive_id
 from airflow_dbx_provider.runs.state import RunState
 
 if TYPE_CHECKING:
@@ -50,11 +51,11 @@ class DatabricksCancelRunOperator(DatabricksHookMixin, BaseOperator):
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         if self.run_id not in (None, ""):
-            run_ids = [int(str(self.run_id))]
+            run_ids = [positive_id(self.run_id, "run_id")]
             self.hook.cancel_run(run_ids[0])
             self.log.info("Asked Databricks to cancel run %s", run_ids[0])
         else:
-            job_id = int(str(self.job_id))
+            job_id = positive_id(self.job_id, "job_id")
             run_ids = [int(r["run_id"]) for r in self.hook.list_runs(job_id=job_id, active_only=True)]
             self.hook.cancel_all_runs(job_id=job_id)
             self.log.info("Asked Databricks to cancel all %d active runs of job %s", len(run_ids), job_id)

@@ -21,6 +21,7 @@ from airflow_dbx_provider.job_schema import (
     MAX_TIMEOUT_SECONDS,
     TASK_KINDS,
 )
+from airflow_dbx_provider.runs.ids import is_cluster_id
 
 #: Largest request body we send (Databricks caps request payloads at 10 MB).
 MAX_SPEC_BYTES = 10 * 1024 * 1024
@@ -192,6 +193,12 @@ def _check_task(task: Any, where: str, cluster_keys: set[str]) -> str:
     if notebook is not None and not isinstance(notebook.get("notebook_path"), str):
         raise _fail(f"{where}.notebook_task.notebook_path", "must be a string")
     _check_paths(task, where)
+    cluster_id = task.get("existing_cluster_id")
+    if cluster_id is not None and not is_cluster_id(cluster_id):
+        raise _fail(
+            f"{where}.existing_cluster_id",
+            f"{cluster_id!r:.80} is not a cluster id (letters, digits, '-', '_' and '.')",
+        )
     _check_cluster_spec(task.get("new_cluster"), f"{where}.new_cluster")
     return key
 

@@ -13,6 +13,7 @@ from airflow_dbx_provider.exceptions import DatabricksConfigError
 from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
 from airflow_dbx_provider.runs.defaults import DEFAULT_POLLING_PERIOD_SECONDS, default_deferrable
 from airflow_dbx_provider.runs.hook_mixin import DatabricksHookMixin
+from airflow_dbx_provider.runs.ids import positive_id
 from airflow_dbx_provider.runs.links import XCOM_RUN_ID, DatabricksRunPageLink, push_run_page_url
 from airflow_dbx_provider.runs.outcome import failure_error, raise_for_watch_error
 from airflow_dbx_provider.runs.state import RunState
@@ -62,10 +63,21 @@ class DatabricksRunSensor(DatabricksHookMixin, BaseSensorOperator):
         self._last_state: str | None = None
         self._seen_run_id: int | None = None
 
+    def _check_ids(self) -> None:
+        """Rendered ids must be positive integers: one line, before any API call."""
+        if self.run_id:
+            positive_id(self.run_id, "run_id")
+        if self.job_id:
+            positive_id(self.job_id, "job_id")
+
     def _current_run(self) -> dict[str, Any] | None:
         if self.run_id:
-            return self.hook.get_run(int(str(self.run_id)))
-        job_id = int(str(self.job_id)) if self.job_id else self.hook.find_job_id_by_name(str(self.job_name))
+            return self.hook.get_run(positive_id(self.run_id, "run_id"))
+        job_id = (
+            positive_id(self.job_id, "job_id")
+            if self.job_id
+            else self.hook.find_job_id_by_name(str(self.job_name))
+        )
         if job_id is None:
             raise DatabricksConfigError(f"job_name {self.job_name!r}: no job of that name exists")
         return next(iter(self.hook.list_runs(job_id=job_id, limit=1)), None)
@@ -98,6 +110,7 @@ class DatabricksRunSensor(DatabricksHookMixin, BaseSensorOperator):
         raise error
 
     def execute(self, context: Context) -> Any:
+        self._check_ids()
         if not self.deferrable:
             return super().execute(context)
         answer = self.poke(context)

@@ -105,6 +105,26 @@ def _run_now(**kwargs: Any) -> Callable[[str, str], Any]:
     return run
 
 
+def _sensor(**kwargs: Any) -> Callable[[str, str], Any]:
+    def run(url: str, token: str) -> Any:
+        from airflow_dbx_provider.sensors import DatabricksRunSensor
+
+        op = DatabricksRunSensor(task_id="t", **kwargs)
+        return _with_conn(url, token, lambda: op.execute({"ti": _TI()}))  # type: ignore[arg-type]
+
+    return run
+
+
+def _cancel(**kwargs: Any) -> Callable[[str, str], Any]:
+    def run(url: str, token: str) -> Any:
+        from airflow_dbx_provider.operators import DatabricksCancelRunOperator
+
+        op = DatabricksCancelRunOperator(task_id="t", **kwargs)
+        return _with_conn(url, token, lambda: op.execute({"ti": _TI()}))  # type: ignore[arg-type]
+
+    return run
+
+
 NB = {"notebook_path": "/Shared/x"}
 CLUSTER = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
 
@@ -645,6 +665,85 @@ CASES: tuple[Case, ...] = (
         _run_now(job_id="abc"),
         CE,
         "job_id must be an integer, got 'abc'",
+    ),
+    Case(
+        "sensor-run-id-not-int",
+        "operator",
+        "run_id",
+        "`DatabricksRunSensor(run_id='12abc')`",
+        _sensor(run_id="12abc"),
+        CE,
+        "run_id must be a positive integer, got '12abc'",
+    ),
+    Case(
+        "sensor-run-id-huge",
+        "operator",
+        "run_id",
+        "`DatabricksRunSensor(run_id=2**64)`",
+        _sensor(run_id=2**64),
+        CE,
+        "run_id must be a positive integer, got 18446744073709551616",
+    ),
+    Case(
+        "sensor-job-id-not-int",
+        "operator",
+        "job_id",
+        "`DatabricksRunSensor(job_id='7; drop')`",
+        _sensor(job_id="7; drop"),
+        CE,
+        "job_id must be a positive integer, got '7; drop'",
+    ),
+    Case(
+        "sensor-job-id-zero",
+        "operator",
+        "job_id",
+        "`DatabricksRunSensor(job_id='0')`",
+        _sensor(job_id="0"),
+        CE,
+        "job_id must be a positive integer, got '0'",
+    ),
+    Case(
+        "cancel-run-id-not-int",
+        "operator",
+        "run_id",
+        "`DatabricksCancelRunOperator(run_id='x1')`",
+        _cancel(run_id="x1"),
+        CE,
+        "run_id must be a positive integer, got 'x1'",
+    ),
+    Case(
+        "cancel-job-id-bool",
+        "operator",
+        "job_id",
+        "`DatabricksCancelRunOperator(job_id=True)`",
+        _cancel(job_id=True),
+        CE,
+        "job_id must be a positive integer, got True",
+    ),
+    Case(
+        "submit-cluster-id-blank",
+        "job JSON",
+        "existing_cluster_id",
+        "`existing_cluster_id: ' '`",
+        _submit(
+            {"run_name": "r", "tasks": [{"task_key": "a", "notebook_task": NB, "existing_cluster_id": " "}]}
+        ),
+        JS,
+        "tasks[0].existing_cluster_id ' ' is not a cluster id (letters, digits, '-', '_' and '.')",
+    ),
+    Case(
+        "submit-cluster-id-control-char",
+        "job JSON",
+        "existing_cluster_id",
+        "`existing_cluster_id: '0923-1\\n'`",
+        _submit(
+            {
+                "run_name": "r",
+                "tasks": [{"task_key": "a", "notebook_task": NB, "existing_cluster_id": "0923-1\n"}],
+            }
+        ),
+        JS,
+        "tasks[0].existing_cluster_id '0923-1\\n' is not a cluster id (letters, digits, '-', '_' and '.')",
     ),
     # ---- DBFS --------------------------------------------------------------------------------
     Case(

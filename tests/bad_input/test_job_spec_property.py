@@ -17,6 +17,9 @@ CLUSTER = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "nu
 junk = st.one_of(st.none(), st.integers(-2, 2), st.text(max_size=3), st.booleans(), st.just([]), st.just({}))
 # timeout_seconds: the validator refuses negatives (tests/bad_input/catalogue.py, job-timeout-negative);
 # the emulator does not bound it yet, so negatives stay out of the agreement check until it does.
+# existing_cluster_id: the validator refuses strings that are no cluster id (blank, control characters);
+# the emulator checks that only when the run starts, so only non-strings are compared here.
+id_junk = junk.filter(lambda v: not isinstance(v, str))
 timeout_junk = junk.filter(lambda v: not (isinstance(v, int) and not isinstance(v, bool) and v < 0))
 
 task_st = st.fixed_dictionaries(
@@ -26,7 +29,7 @@ task_st = st.fixed_dictionaries(
         "notebook_task": st.one_of(st.just({"notebook_path": "/x"}), junk),
         "spark_jar_task": st.just({"main_class_name": "M"}),
         "new_cluster": st.one_of(st.just(CLUSTER), junk),
-        "existing_cluster_id": st.one_of(st.just("c-1"), junk),
+        "existing_cluster_id": st.one_of(st.just("c-1"), id_junk),
         "job_cluster_key": st.one_of(st.sampled_from(["jc", "nope"]), junk),
         "depends_on": st.one_of(
             st.lists(
