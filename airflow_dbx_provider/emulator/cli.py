@@ -1,16 +1,22 @@
 """`dbx-emulator`: serve an emulated workspace until SIGINT/SIGTERM.
 
 Prints exactly one line, `listening on http://HOST:PORT`, once requests are accepted.
-The admin token defaults to `config.DEFAULT_ADMIN_TOKEN` ("dbx-emulator-admin-token").
+The admin token defaults to `config.DEFAULT_ADMIN_TOKEN` ("dbx-emulator-admin-token"); give a
+real one with `--token-file PATH` (a file only you can read) and other principals' tokens in a
+`--config` file. A secret on the command line is readable by every process on the machine
+(`/proc/PID/cmdline`, `ps`), so `--token` and tokens in `--principal` are deprecated.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
+import stat
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 from airflow_dbx_provider.emulator.config import DEFAULT_ADMIN_TOKEN, EmulatorConfig, PrincipalSpec
@@ -37,6 +43,10 @@ def parse_principal(text: str) -> PrincipalSpec:
 
 def _principals_from_file(path: Path) -> list[PrincipalSpec]:
     """`{"principals": [{"name", "token", "kind", "is_admin", "client_secret", "groups"}]}`"""
+    if stat.S_IMODE(os.stat(path).st_mode) & 0o077 and "token" in path.read_text():
+        warnings.warn(
+            f"--config {path} holds tokens and is readable by others; chmod it to 0600", stacklevel=2
+        )
     data = json.loads(path.read_text())
     return [PrincipalSpec(**item) for item in data.get("principals", [])]
 
@@ -65,7 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--data-dir", type=Path, help="state lives here (default: a temporary directory)")
-    parser.add_argument("--token", default=DEFAULT_ADMIN_TOKEN, help="the admin's bearer token")
+    parser.add_argument(
+        "--token",
+        default=None,
+        help="deprecated (visible to every process on the machine): use --token-file",
+    )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        help="a file (mode 0600) holding the admin's bearer token; default: "
+        f"{DEFAULT_ADMIN_TOKEN!r}, for local use only",
+    )
     parser.add_argument(
         "--tls", action="store_true", help="serve https with a generated self-signed certificate"
     )
@@ -102,12 +122,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def read_secret_file(path: Path, what: str) -> str:
+    """The first line of a file no other OS user can read or write (mode 0600 or stricter)."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        text = path.read_text()
+    except OSError as exc:
+        raise SystemExit(f"dbx-emulator: cannot read {what} {path}: {exc.strerror}") from None
+    if mode & 0o077:
+        raise SystemExit(
+            f"dbx-emulator: {what} {path} is readable by others (mode {mode:04o}); chmod it to 0600"
+        )
+    value = text.strip()
+    if not value or "\n" in value:
+        raise SystemExit(f"dbx-emulator: {what} {path} must hold exactly one non-empty line")
+    return value
+
+
+def _admin_token(args: argparse.Namespace) -> str:
+    if args.token_file is not None:
+        if args.token is not None:
+            raise SystemExit("dbx-emulator: give --token-file or --token, not both")
+        return read_secret_file(args.token_file, "--token-file")
+    if args.token is not None:
+        warnings.warn(
+            "--token puts the admin token on the command line, where every process can read it; "
+            "use --token-file PATH (mode 0600) instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return str(args.token)
+    return DEFAULT_ADMIN_TOKEN
+
+
 def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    if any(spec.token or spec.client_secret for spec in args.principal):
+        warnings.warn(
+            "--principal with a token or client secret puts it on the command line; "
+            "list principals in a --config file (mode 0600) instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
     config = EmulatorConfig(
         host=args.host,
         port=args.port,
         data_dir=args.data_dir,
-        admin_token=args.token,
+        admin_token=_admin_token(args),
         tls=args.tls or args.cert is not None,
         cert_file=args.cert,
         key_file=args.key,
@@ -128,6 +188,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
+    warnings.simplefilter("default", DeprecationWarning)  # shown once on stderr, never fatal
     args = build_parser().parse_args(argv)
     if args.cert and not args.key:
         print("--cert needs --key", file=sys.stderr)

@@ -29,6 +29,10 @@ from airflow_dbx_provider.emulator.services.run_queries import RunQueries
 from airflow_dbx_provider.emulator.services.run_registry import RunRegistry
 from airflow_dbx_provider.emulator.services.runs import RunsService
 from airflow_dbx_provider.emulator.services.secrets import SecretsService
+from airflow_dbx_provider.emulator.services.sql_catalog import SqlCatalog
+from airflow_dbx_provider.emulator.services.sql_engine import SqlEngine
+from airflow_dbx_provider.emulator.services.sql_statements import SqlStatementsService
+from airflow_dbx_provider.emulator.services.sql_warehouses import SqlWarehousesService
 from airflow_dbx_provider.emulator.services.task_execution import TaskEnvironment, TaskExecutor
 from airflow_dbx_provider.emulator.services.workspace_objects import WorkspaceObjectsService
 from airflow_dbx_provider.emulator.store import Store
@@ -43,7 +47,8 @@ class Workspace:
             self._tmp = tempfile.TemporaryDirectory(prefix="dbx-emulator-")
             config.data_dir = Path(self._tmp.name)
         self.data_dir = Path(config.data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)  # state, DBFS files and task logs: this OS user only
         self.clock = clock or Clock(config.time_scale)
         self.store = Store(self.data_dir / "state.sqlite3")
         self.auth = Authenticator(config, self.clock)
@@ -92,6 +97,10 @@ class Workspace:
             permissions=self.permissions,
         )
         self.job_operations = JobOperations(self.jobs, self.runs)
+        # SQL: warehouses ← statements → engine → catalog (Delta tables in DBFS)
+        self.sql_catalog = SqlCatalog(store, clock, self.dbfs.local_path)
+        self.sql_warehouses = SqlWarehousesService(store, clock)
+        self.sql_statements = SqlStatementsService(clock, self.sql_warehouses, SqlEngine(self.sql_catalog))
 
     def _task_environment(self) -> TaskEnvironment:
         """What a notebook subprocess reaches: workspace notebooks, DBFS, a token, the URL."""
@@ -122,6 +131,8 @@ class Workspace:
             self.clusters,
             self.jobs,
             self.runs,
+            self.sql_warehouses,
+            self.sql_statements,
         ]
 
     def tick(self) -> None:

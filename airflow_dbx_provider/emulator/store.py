@@ -7,6 +7,7 @@ Reads never touch SQLite (runs/get must stay cheap with thousands of active runs
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -55,6 +56,9 @@ class Store:
         self.path = path
         self.lock = threading.RLock()
         self._collections: dict[str, Collection] = {}
+        if path is not None:  # private before the first byte is written; SQLite gives -wal/-shm the same mode
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            os.chmod(path, 0o600)
         self._db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")

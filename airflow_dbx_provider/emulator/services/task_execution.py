@@ -41,6 +41,38 @@ RUNNER = Path(__file__).resolve().parent.parent / "runtime" / "runner.py"
 _REFERENCE = re.compile(r"\{\{\s*([\w.\-]+)\s*\}\}")
 
 
+# Inherited from the emulator only when set: how to find programs, modules and decode text.
+_INHERITED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "VIRTUAL_ENV", "PYTHONPATH")
+
+
+def notebook_environment(
+    host: str, token: str, dbfs_root: str, home: str, ca_bundle: str | None
+) -> dict[str, str]:
+    """A task subprocess's whole environment, built explicitly (never a copy of the emulator's).
+
+    The emulator's own environment may carry credentials (an `AIRFLOW_CONN_*` with the admin
+    token, cloud keys): none of it reaches user code. The only credential is the run's
+    notebook-scoped `DATABRICKS_TOKEN`, revoked when the attempt ends.
+    """
+    env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
+    env.setdefault("PATH", os.defpath)
+    tmp = os.path.join(home, "tmp")
+    os.makedirs(tmp, mode=0o700, exist_ok=True)
+    env.update(
+        HOME=home,
+        TMPDIR=tmp,
+        DATABRICKS_HOST=host,
+        DATABRICKS_TOKEN=token,
+        DATABRICKS_DBFS_FUSE_ROOT=dbfs_root,
+        DATABRICKS_RUNTIME_VERSION="emulator",
+        PYTHONUNBUFFERED="1",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    if ca_bundle:
+        env["REQUESTS_CA_BUNDLE"] = env["DBX_EMULATOR_CA_BUNDLE"] = ca_bundle
+    return env
+
+
 def task_kind(task: dict[str, Any]) -> str:
     return next((kind for kind in TASK_KINDS if kind in task), "unknown")
 
@@ -86,19 +118,13 @@ class TaskExecutor:
         workdir.mkdir(parents=True)
         (workdir / "spec.json").write_text(json.dumps(spec))
         token = self._env.notebook_token(run["_principal"])
-        env = dict(os.environ)
-        env.update(
-            DATABRICKS_HOST=self._env.base_url(),
-            DATABRICKS_TOKEN=token,
-            DATABRICKS_DBFS_FUSE_ROOT=str(self._dbfs_root()),
-            DATABRICKS_RUNTIME_VERSION="emulator",
-            PYTHONUNBUFFERED="1",
+        env = notebook_environment(
+            host=self._env.base_url(),
+            token=token,
+            dbfs_root=str(self._dbfs_root()),
+            home=str(workdir),
+            ca_bundle=self._env.ca_bundle(),
         )
-        for name in ("DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET", "DATABRICKS_CONFIG_PROFILE"):
-            env.pop(name, None)
-        ca_bundle = self._env.ca_bundle()
-        if ca_bundle:
-            env["REQUESTS_CA_BUNDLE"] = env["DBX_EMULATOR_CA_BUNDLE"] = ca_bundle
         log = open(workdir / "output.log", "wb")
         try:
             proc = subprocess.Popen(
