@@ -59,6 +59,12 @@ def start_emulator(
     time_scale 0.2: a simulated 5 s cluster start takes 1 s, which keeps the demo short.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
+    # The admin token by file (mode 0600), never on the command line where every process sees it.
+    token_file = data_dir / "admin_token"
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(ADMIN_TOKEN + "\n")
+    os.chmod(token_file, 0o600)
     env = {**os.environ, **(extra_env or {})}
     log = log_file.open("w")
     process = subprocess.Popen(
@@ -73,6 +79,7 @@ def start_emulator(
             str(data_dir),
             "--time-scale",
             str(time_scale),
+            f"--token-file={token_file}",
         ],
         cwd=REPO,
         env=env,
