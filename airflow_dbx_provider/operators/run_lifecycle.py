@@ -16,8 +16,8 @@ from airflow.sdk.bases.operator import TriggerFailureReason
 from airflow_dbx_provider.exceptions import DbxError
 from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
 from airflow_dbx_provider.operators.idempotency import base_token, generation_token
+from airflow_dbx_provider.operators.official_args import OfficialRetryArgsMixin
 from airflow_dbx_provider.runs.defaults import DEFAULT_POLLING_PERIOD_SECONDS, default_deferrable
-from airflow_dbx_provider.runs.hook_mixin import DatabricksHookMixin
 from airflow_dbx_provider.runs.links import (
     XCOM_JOB_ID,
     XCOM_RUN_ID,
@@ -26,6 +26,7 @@ from airflow_dbx_provider.runs.links import (
     push_run_page_url,
 )
 from airflow_dbx_provider.runs.outcome import collect_task_outputs, failure_error, raise_for_watch_error
+from airflow_dbx_provider.runs.progress import RunProgressLogger
 from airflow_dbx_provider.runs.state import RunState
 from airflow_dbx_provider.runs.summary import run_summary
 from airflow_dbx_provider.triggers.run import DatabricksRunTrigger
@@ -36,44 +37,7 @@ if TYPE_CHECKING:
 TRIGGER_FAIL = "__fail__"
 
 
-class RunProgressLogger:
-    """Logs each change of a run's state and of each of its tasks, with elapsed time and run page."""
-
-    def __init__(self, log: Any, run_id: int) -> None:
-        self.log = log
-        self.run_id = run_id
-        self.started = time.monotonic()
-        self._run_state: str | None = None
-        self._task_states: dict[tuple[str, int], str] = {}
-
-    def observe(self, run: Mapping[str, Any]) -> None:
-        elapsed = time.monotonic() - self.started
-        state = RunState.of_run(run)
-        if str(state) != self._run_state:
-            self.log.info(
-                "Run %s is %s after %.1fs%s (%s)",
-                self.run_id,
-                state,
-                elapsed,
-                f": {state.state_message}" if state.state_message else "",
-                run.get("run_page_url"),
-            )
-            self._run_state = str(state)
-        for task in run.get("tasks") or []:
-            key = (str(task.get("task_key")), int(task.get("attempt_number") or 0))
-            task_state = str(RunState.from_api(task.get("state")))
-            if self._task_states.get(key) != task_state:
-                self.log.info(
-                    "  task %s%s is %s after %.1fs",
-                    key[0],
-                    f" (attempt {key[1]})" if key[1] else "",
-                    task_state,
-                    elapsed,
-                )
-                self._task_states[key] = task_state
-
-
-class DatabricksRunLifecycleOperator(DatabricksHookMixin, BaseOperator):
+class DatabricksRunLifecycleOperator(OfficialRetryArgsMixin, BaseOperator):
     """Base of operators that start one run: idempotent start, wait (sync or deferred), explain failure.
 
     :param databricks_conn_id: Airflow connection of the workspace.
@@ -84,6 +48,11 @@ class DatabricksRunLifecycleOperator(DatabricksHookMixin, BaseOperator):
         run_id and map_index, so retries re-attach to the run already started.
     :param cancel_on_kill: cancel the remote run when the task is killed (sync ``on_kill``; deferred:
         trigger ``on_kill`` on user action, and trigger timeout).
+    :param databricks_retry_limit: / :param databricks_retry_delay: / :param databricks_retry_args:
+        the official provider's retry knobs, mapped onto our retry deadline (see
+        :mod:`~airflow_dbx_provider.operators.official_args`).
+    :param durable: as the official provider: ``False`` starts a fresh run on each try (each try
+        gets its own idempotency token); ``True``/``None`` re-attaches to the run already started.
     """
 
     operator_extra_links = (DatabricksRunPageLink(),)
@@ -99,10 +68,16 @@ class DatabricksRunLifecycleOperator(DatabricksHookMixin, BaseOperator):
         idempotency_token: str | None = None,
         cancel_on_kill: bool = True,
         hook_params: dict[str, Any] | None = None,
+        databricks_retry_limit: int | None = None,
+        databricks_retry_delay: float | None = None,
+        databricks_retry_args: dict[Any, Any] | None = None,
+        durable: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._use_connection(databricks_conn_id, hook_params)
+        self._use_official_retry_args(databricks_retry_limit, databricks_retry_delay, databricks_retry_args)
+        self.durable = durable
         self.wait_for_termination = wait_for_termination
         self.polling_period_seconds = polling_period_seconds
         self.deferrable = default_deferrable() if deferrable is None else deferrable
@@ -122,6 +97,10 @@ class DatabricksRunLifecycleOperator(DatabricksHookMixin, BaseOperator):
         """Repair a failed run of an earlier try instead of relaunching; True when repaired."""
         return False
 
+    def repair_failed_run(self, summary: Mapping[str, Any]) -> bool:
+        """The run this try follows just failed: repair it in place and keep following it? (True if so)"""
+        return False
+
     # ---- execution ---------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
         self.prepare(context)
@@ -136,6 +115,10 @@ class DatabricksRunLifecycleOperator(DatabricksHookMixin, BaseOperator):
         self.log.info("Databricks run %s: %s", run_id, run.get("run_page_url"))
         if not self.wait_for_termination:
             return {"run_id": run_id, "run_page_url": run.get("run_page_url"), "result_state": None}
+        return self._follow(context, run_id, run)
+
+    def _follow(self, context: Context, run_id: int, run: dict[str, Any]) -> Any:
+        """Wait for the run (deferring when asked) and finish."""
         if self.deferrable and not RunState.of_run(run).is_terminal:
             self.defer(
                 trigger=DatabricksRunTrigger(
@@ -182,7 +165,10 @@ class DatabricksRunLifecycleOperator(DatabricksHookMixin, BaseOperator):
         if self.idempotency_token:
             return str(self.idempotency_token)
         ti = context["ti"]
-        return base_token(ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1))
+        base = base_token(ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1))
+        if self.durable is False:  # a fresh run per try, still idempotent within the try
+            return generation_token(base, 1000 + int(getattr(ti, "try_number", 1) or 1))
+        return base
 
     def _start_or_attach(self, context: Context) -> int:
         """Launch with the task instance's token; on a retry walk past runs of earlier tries that failed.
@@ -190,7 +176,7 @@ class DatabricksRunLifecycleOperator(DatabricksHookMixin, BaseOperator):
         Every earlier try launched at most one run per token generation, so generation ``n`` exists
         only if generation ``n - 1`` failed. A live or successful run is re-attached, never relaunched.
         """
-        try_number = int(getattr(context["ti"], "try_number", 1) or 1)
+        try_number = 1 if self.durable is False else int(getattr(context["ti"], "try_number", 1) or 1)
         base = self._base_token(context)
         generation = 0
         while True:
@@ -223,6 +209,9 @@ class DatabricksRunLifecycleOperator(DatabricksHookMixin, BaseOperator):
     def _finish(self, context: Context, summary: Mapping[str, Any]) -> dict[str, Any]:
         state = RunState.from_dict(summary["run_state"])
         if not state.is_successful:
+            if self.repair_failed_run(summary):
+                run_id = int(summary["run_id"])
+                return self._follow(context, run_id, self.hook.get_run(run_id))
             raise failure_error(self.hook, summary, self.log)
         outputs = collect_task_outputs(self.hook, summary)
         context["ti"].xcom_push(key=XCOM_TASK_OUTPUTS, value=outputs)

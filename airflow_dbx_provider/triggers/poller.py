@@ -1,32 +1,54 @@
 """One polling loop per workspace per triggerer process, shared by every run trigger.
 
 A trigger per run that calls ``runs/get`` every interval costs N requests per interval for N runs.
-Here all triggers of one connection in one event loop register their run with a single poller,
-which per interval reads the *active* runs in pages (``runs/list?active_only=true``, 25 a page; or
-per job when that takes fewer requests) and calls ``runs/get`` only for watched runs missing from
-that list, i.e. runs that ended (or are not listed as active yet). The detection latency is at most
-one interval, the shortest interval any subscriber asked for.
+Here all triggers watching one workspace (same host and credentials, whatever their connection id)
+register their run with one poller. Each cycle reads ``runs/list`` (25 runs a page, with
+``expand_tasks=true``), and the listing answers both questions: which runs still run, and how each
+finished run ended, tasks included. Nothing else is called while the listing can answer:
+
+- A run whose ``start_time`` is known is read through a *time window*: the watched runs, ordered by
+  start time, are cut into groups of 25, and each group is one ``runs/list`` call bounded by
+  ``start_time_from``/``start_time_to`` (and ``job_id`` when the group is of one job), with no
+  active/completed filter, so a run that ended since the last cycle is still listed, with its final
+  state. Windows are independent requests: they are read side by side, so a cycle lasts about one
+  round trip, not pages x round trip. N watched runs cost ``ceil(N / 25)`` calls a cycle.
+- A run never seen yet is looked for in the active runs (``active_only=true``, newest first,
+  stopping once every new run was seen): new runs are the newest, so this is usually one page.
+- ``runs/get`` only for a run the listing could not answer: not listed (it ended before it was
+  first seen, or was deleted), or listed as finished with more tasks than the list item carries.
+
+Progress (the run's and each task's state) goes to each waiter's ``on_progress`` callback from the
+listing items, at no extra call. Callbacks run in the waiter's own task, so a trigger's lines reach
+its own task log; the polling loop runs in a fresh context, bound to no trigger.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import hashlib
 import logging
 import math
 import weakref
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from airflow_dbx_provider.exceptions import DatabricksNotFoundError, DbxError
+from airflow_dbx_provider.exceptions import (
+    DatabricksInvalidParameterError,
+    DatabricksNotFoundError,
+    DatabricksPermissionDeniedError,
+    DbxError,
+)
 from airflow_dbx_provider.runs.state import RunState
 from airflow_dbx_provider.runs.summary import run_summary
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 25  # the runs/list maximum
-GLOBAL_REFRESH_CYCLES = 30  # re-measure the global active count this often while polling per job
+LIST_CONCURRENCY = 32  # windows read side by side (the async hook pools 32 connections)
+GET_CONCURRENCY = 16
 
 
 class RunsClient(Protocol):
@@ -39,26 +61,95 @@ class RunsClient(Protocol):
     async def aclose(self) -> None: ...
 
 
+ProgressCallback = Callable[[dict[str, Any]], None]
+
+
 @dataclass(eq=False)
 class _Subscriber:
     interval: float
-    future: asyncio.Future[dict[str, Any]]
+    queue: asyncio.Queue[tuple[str, Any]]
+    wants_progress: bool
 
 
 @dataclass
 class _Watched:
     job_id: int | None = None
-    state: str | None = None
+    start_time: int | None = None
+    signature: tuple[Any, ...] | None = None
+    last_view: dict[str, Any] | None = None
     subscribers: list[_Subscriber] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One ``runs/list`` request: runs started within ``[start_from, start_to]`` (of ``job_id``)."""
+
+    start_from: int
+    start_to: int
+    job_id: int | None
+    run_ids: frozenset[int]
+
+
+def plan_windows(
+    known: Mapping[int, tuple[int, int | None]],
+    others: Mapping[int, int] | None = None,
+    page_size: int = PAGE_SIZE,
+    *,
+    no_filter_jobs: Iterable[int] = (),
+) -> list[Window]:
+    """Cut the watched runs ``{run_id: (start_time, job_id)}`` into start-time windows.
+
+    ``others`` are runs nobody watches (``{run_id: start_time}``, from the last listings): finished
+    runs of this poller and other people's runs. They are listed too when their start time falls in
+    a window, so a window holds at most ``page_size`` runs *in all*, and a window of runs that all
+    finished is dropped: the windows of N runs cost at most ``ceil(N / page_size)`` calls once the
+    landscape is known, fewer as runs finish. A window of one job's runs is filtered by that job
+    (unless it is one of ``no_filter_jobs``).
+    """
+    skip_jobs = set(no_filter_jobs)
+    runs = [(start, run_id, True) for run_id, (start, _) in known.items()]
+    runs += [(start, run_id, False) for run_id, start in (others or {}).items() if run_id not in known]
+    runs.sort(reverse=True)
+    windows = []
+    for i in range(0, len(runs), page_size):
+        chunk = runs[i : i + page_size]
+        watched = [run_id for _, run_id, is_watched in chunk if is_watched]
+        if not watched:
+            continue
+        jobs = {known[run_id][1] for run_id in watched}
+        only_job = next(iter(jobs)) if len(jobs) == 1 else None
+        if only_job in skip_jobs:
+            only_job = None
+        windows.append(Window(chunk[-1][0], chunk[0][0], only_job, frozenset(watched)))
+    return windows
+
+
+def progress_signature(run: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What the progress log shows of a run: its state and each task attempt's state."""
+    tasks = tuple(
+        sorted(
+            (
+                str(t.get("task_key")),
+                int(t.get("attempt_number") or 0),
+                str(RunState.from_api(t.get("state"))),
+            )
+            for t in run.get("tasks") or []
+        )
+    )
+    return (str(RunState.of_run(run)), tasks)
+
+
+def workspace_key(host: str, *credentials: Any) -> str:
+    """Key of a shared poller: the host plus a hash of the credentials (never the raw token)."""
+    digest = hashlib.sha256("\x00".join("" if c is None else str(c) for c in credentials).encode())
+    return f"{host}#{digest.hexdigest()[:16]}"
 
 
 class RunStatePoller:
     """Coalesces the waits of many triggers on one workspace into one polling loop.
 
     :param client_factory: builds the async client on first use (closed when the last waiter leaves).
-    :param max_failed_cycles: consecutive failed list cycles before every waiter gets the error.
-    :param get_concurrency: parallel ``runs/get`` calls for runs that left the active list, and
-        parallel per-job listings.
+    :param max_failed_cycles: consecutive failed cycles before every waiter gets the error.
     """
 
     def __init__(
@@ -67,7 +158,8 @@ class RunStatePoller:
         *,
         name: str = "",
         max_failed_cycles: int = 5,
-        get_concurrency: int = 16,
+        list_concurrency: int = LIST_CONCURRENCY,
+        get_concurrency: int = GET_CONCURRENCY,
     ) -> None:
         self.name = name
         self._client_factory = client_factory
@@ -76,11 +168,12 @@ class RunStatePoller:
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._next_cycle_at = math.inf
-        self._global_pages: int | None = None
-        self._cycles_since_global = 0
+        self._unlistable_jobs: set[int] = set()  # jobs runs/list refuses (one-time runs' jobs)
+        self._others: dict[int, int] = {}  # start times of listed runs nobody watches (last cycle)
         self.max_failed_cycles = max_failed_cycles
+        self.list_concurrency = list_concurrency
         self.get_concurrency = get_concurrency
-        #: Requests made, by kind ("list", "get"), and cycles run: for tests and benchmarks.
+        #: Requests made, by kind ("list", "get"; "list_window", "list_active"), and cycles run.
         self.calls: Counter[str] = Counter()
 
     # ---- subscriber side ---------------------------------------------------------------------
@@ -88,17 +181,37 @@ class RunStatePoller:
     def watched_run_ids(self) -> set[int]:
         return set(self._watched)
 
-    async def wait(self, run_id: int, *, job_id: int | None = None, interval: float = 30.0) -> dict[str, Any]:
-        """Return the :func:`run_summary` of ``run_id`` once it is terminal (raises ``DbxError``)."""
+    async def wait(
+        self,
+        run_id: int,
+        *,
+        job_id: int | None = None,
+        interval: float = 30.0,
+        on_progress: ProgressCallback | None = None,
+    ) -> dict[str, Any]:
+        """Return the :func:`run_summary` of ``run_id`` once it is terminal (raises ``DbxError``).
+
+        ``on_progress`` gets the run (a list item or ``runs/get`` answer) each time its state or a
+        task's state changes, called from this coroutine.
+        """
         loop = asyncio.get_running_loop()
-        sub = _Subscriber(interval=max(float(interval), 0.01), future=loop.create_future())
+        sub = _Subscriber(max(float(interval), 0.01), asyncio.Queue(), on_progress is not None)
         watched = self._watched.setdefault(int(run_id), _Watched())
-        if job_id is not None:
+        if job_id is not None and watched.job_id is None:
             watched.job_id = int(job_id)
         watched.subscribers.append(sub)
-        self._ensure_running(sub.interval)
+        if on_progress is not None and watched.last_view is not None:
+            sub.queue.put_nowait(("progress", watched.last_view))
+        self._ensure_running(loop, sub.interval)
         try:
-            return await sub.future
+            while True:
+                kind, value = await sub.queue.get()
+                if kind == "progress" and on_progress is not None:
+                    on_progress(value)
+                elif kind == "error":
+                    raise value
+                elif kind == "done":
+                    return dict(value)
         finally:
             self._unsubscribe(int(run_id), sub)
             if not self._watched:
@@ -113,11 +226,13 @@ class RunStatePoller:
         if not watched.subscribers:
             del self._watched[run_id]
 
-    def _ensure_running(self, interval: float) -> None:
-        loop = asyncio.get_running_loop()
+    def _ensure_running(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
         if self._task is None or self._task.done():
             self._wake = asyncio.Event()
-            self._task = loop.create_task(self._run(), name=f"dbx-run-poller-{self.name}")
+            # a fresh context: the loop must not log into the task log of the trigger that started it
+            self._task = loop.create_task(
+                self._run(), name=f"dbx-run-poller-{self.name}", context=contextvars.Context()
+            )
         elif loop.time() + interval < self._next_cycle_at and self._wake is not None:
             self._wake.set()  # a subscriber wants a shorter interval than the current sleep
 
@@ -160,74 +275,116 @@ class RunStatePoller:
                 pass
 
     async def cycle(self) -> None:
-        """One polling round: list active runs, then ``runs/get`` the watched runs not listed."""
+        """One polling round: the windows and the new runs' search side by side, then the gets."""
         if not self._watched:
             return
         if self._client is None:
             self._client = self._client_factory()
         self.calls["cycles"] += 1
         watched = set(self._watched)
-        active = await self._list_active(watched)
-        for run_id in watched & active.keys():
-            self._observe(run_id, active[run_id])
-        missing = [run_id for run_id in watched if run_id not in active]
-        if missing:
-            limit = asyncio.Semaphore(self.get_concurrency)
-            await asyncio.gather(*(self._check(run_id, limit) for run_id in missing))
+        known: dict[int, tuple[int, int | None]] = {}
+        for run_id in watched:
+            w = self._watched[run_id]
+            if w.start_time is not None:
+                known[run_id] = (w.start_time, w.job_id)
+        unknown = watched - known.keys()
+        limit = asyncio.Semaphore(self.list_concurrency)
+        reads: list[tuple[Iterable[int], Awaitable[dict[int, dict[str, Any]]]]] = [
+            (w.run_ids, self._read_window(w, limit))
+            for w in plan_windows(known, self._others, no_filter_jobs=self._unlistable_jobs)
+        ]
+        if unknown:
+            reads.append((unknown, self._find_active(unknown, limit)))
+        results = await asyncio.gather(*(read for _, read in reads), return_exceptions=True)
+        listed: dict[int, dict[str, Any]] = {}
+        unread: set[int] = set()
+        error: BaseException | None = None
+        for (run_ids, _), result in zip(reads, results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, DbxError):
+                    raise result
+                error = error or result
+                unread.update(run_ids)  # its window failed: ask again next cycle, not with gets
+            else:
+                listed.update(result)
+        # what the windows will also meet next cycle (runs resolved now included)
+        self._others = {
+            r: run["start_time"] for r, run in listed.items() if isinstance(run.get("start_time"), int)
+        }
+        to_get = []
+        for run_id in watched - unread:
+            run = listed.get(run_id)
+            if run is None or _needs_full_run(run):
+                to_get.append(run_id)
+            else:
+                self._observe(run_id, run)
+        if to_get:
+            gets = asyncio.Semaphore(self.get_concurrency)
+            await asyncio.gather(*(self._check(run_id, gets) for run_id in to_get))
+        if error is not None:
+            raise error
 
-    async def _list_active(self, watched: set[int]) -> dict[int, dict[str, Any]]:
-        jobs = {self._watched[r].job_id for r in watched if r in self._watched}
-        use_per_job = (
-            None not in jobs
-            and self._global_pages is not None
-            and len(jobs) < self._global_pages
-            and self._cycles_since_global < GLOBAL_REFRESH_CYCLES
-        )
-        if use_per_job:
-            self._cycles_since_global += 1
-            limit = asyncio.Semaphore(self.get_concurrency)
-
-            async def list_job(job_id: int) -> dict[int, dict[str, Any]]:
-                async with limit:
-                    return await self._list_pages(job_id=job_id)
-
-            # one page chain per job, side by side: the cycle lasts as long as the longest chain
-            listed = await asyncio.gather(*(list_job(j) for j in sorted(j for j in jobs if j is not None)))
-            return {run_id: run for found in listed for run_id, run in found.items()}
-        self._cycles_since_global = 0
-        return await self._list_pages(job_id=None, stop_when_seen=watched)
-
-    async def _list_pages(
-        self, *, job_id: int | None, stop_when_seen: set[int] | None = None
-    ) -> dict[int, dict[str, Any]]:
+    async def _list(self, kind: str, **params: Any) -> dict[str, Any]:
         assert self._client is not None
+        try:
+            return await self._client.list_runs_page(limit=PAGE_SIZE, expand_tasks=True, **params)
+        finally:
+            self.calls["list"] += 1
+            self.calls[kind] += 1
+
+    async def _read_window(self, window: Window, limit: asyncio.Semaphore) -> dict[int, dict[str, Any]]:
+        """Every run of ``window`` (active or not): one call unless other runs started in between."""
         found: dict[int, dict[str, Any]] = {}
         token: str | None = None
-        pages = 0
-        while True:
-            page = await self._client.list_runs_page(
-                job_id=job_id, active_only=True, limit=PAGE_SIZE, page_token=token
-            )
-            self.calls["list"] += 1
-            pages += 1
-            for run in page.get("runs") or []:
-                found[int(run["run_id"])] = run
-            token = page.get("next_page_token")
-            if not token:
-                break
-            if stop_when_seen is not None and stop_when_seen <= found.keys():
-                break  # every watched run is still active: the rest of the list cannot matter
-        if job_id is None:
-            self._global_pages = max(1, pages)
-        return found
+        job_id = window.job_id
+        async with limit:
+            while True:
+                try:
+                    page = await self._list(
+                        "list_window",
+                        job_id=job_id,
+                        start_time_from=window.start_from,
+                        start_time_to=window.start_to,
+                        page_token=token,
+                    )
+                except (
+                    DatabricksInvalidParameterError,
+                    DatabricksNotFoundError,
+                    DatabricksPermissionDeniedError,
+                ):
+                    if job_id is None:
+                        raise
+                    # one-time runs carry a job_id that runs/list may not accept: list by time only
+                    self._unlistable_jobs.add(job_id)
+                    job_id, token, found = None, None, {}
+                    continue
+                for run in page.get("runs") or []:
+                    found[int(run["run_id"])] = run
+                token = page.get("next_page_token")
+                if not token or window.run_ids <= found.keys():
+                    return found
+
+    async def _find_active(self, new: set[int], limit: asyncio.Semaphore) -> dict[int, dict[str, Any]]:
+        """Active runs, newest first, until every run of ``new`` was seen (or the list ends)."""
+        found: dict[int, dict[str, Any]] = {}
+        token: str | None = None
+        async with limit:
+            while True:
+                page = await self._list("list_active", active_only=True, page_token=token)
+                for run in page.get("runs") or []:
+                    found[int(run["run_id"])] = run
+                token = page.get("next_page_token")
+                if not token or new <= found.keys():
+                    return found
 
     async def _check(self, run_id: int, limit: asyncio.Semaphore) -> None:
+        """``runs/get``: for a run the listing could not answer."""
         assert self._client is not None
         async with limit:
             try:
                 run = await self._client.get_run(run_id)
             except DatabricksNotFoundError as err:
-                self._resolve(run_id, error=err)
+                self._resolve(run_id, "error", err)
                 return
             except DbxError as err:
                 log.warning("runs/get %s failed, will retry next cycle: %s", run_id, err)
@@ -235,35 +392,41 @@ class RunStatePoller:
             finally:
                 self.calls["get"] += 1
         self._observe(run_id, run)
-        if RunState.of_run(run).is_terminal:
-            self._resolve(run_id, summary=run_summary(run))
 
     def _observe(self, run_id: int, run: dict[str, Any]) -> None:
+        """Record a view of a run: remember where to find it, tell waiters what changed, resolve."""
         watched = self._watched.get(run_id)
         if watched is None:
             return
         if run.get("job_id") is not None:
             watched.job_id = int(run["job_id"])
-        state = str(RunState.of_run(run))
-        if state != watched.state:
-            log.info("Databricks run %s is %s (%s)", run_id, state, run.get("run_page_url"))
-            watched.state = state
+        start = run.get("start_time")
+        if isinstance(start, int) and start > 0:
+            watched.start_time = start
+        signature = progress_signature(run)
+        if signature != watched.signature:
+            log.debug("Databricks run %s is %s", run_id, signature[0])
+            watched.signature = signature
+            watched.last_view = run
+            for sub in watched.subscribers:
+                if sub.wants_progress:
+                    sub.queue.put_nowait(("progress", run))
+        if RunState.of_run(run).is_terminal:
+            self._resolve(run_id, "done", run_summary(run))
 
-    def _resolve(
-        self, run_id: int, *, summary: dict[str, Any] | None = None, error: BaseException | None = None
-    ) -> None:
+    def _resolve(self, run_id: int, kind: str, value: Any) -> None:
         watched = self._watched.get(run_id)
         for sub in list(watched.subscribers if watched else []):
-            if sub.future.done():
-                continue
-            if error is not None:
-                sub.future.set_exception(error)
-            else:
-                sub.future.set_result(dict(summary or {}))
+            sub.queue.put_nowait((kind, value))
 
     def _fail_all(self, error: BaseException) -> None:
         for run_id in list(self._watched):
-            self._resolve(run_id, error=error)
+            self._resolve(run_id, "error", error)
+
+
+def _needs_full_run(run: Mapping[str, Any]) -> bool:
+    """A finished run whose list item lacks tasks (2.2 lists carry at most 100 per run)."""
+    return bool(run.get("has_more")) and RunState.of_run(run).is_terminal
 
 
 _POLLERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, RunStatePoller]] = (
@@ -272,10 +435,10 @@ _POLLERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, RunStat
 
 
 def shared_poller(key: str, client_factory: Callable[[], RunsClient]) -> RunStatePoller:
-    """The poller of workspace ``key`` in the running event loop (created on first use)."""
+    """The poller of workspace ``key`` (see :func:`workspace_key`) in the running event loop."""
     loop = asyncio.get_running_loop()
     pollers = _POLLERS.setdefault(loop, {})
     poller = pollers.get(key)
     if poller is None:
-        poller = pollers[key] = RunStatePoller(client_factory, name=key)
+        poller = pollers[key] = RunStatePoller(client_factory, name=key.split("#", 1)[0])
     return poller

@@ -1,8 +1,10 @@
 """Deferred wait for a Databricks run to end.
 
 The trigger holds no polling loop of its own: it registers its run with the triggerer process's
-shared :class:`~airflow_dbx_provider.triggers.poller.RunStatePoller` for its connection, so N
-deferred tasks cost about ``N / 25`` list requests per interval instead of N ``runs/get``.
+shared :class:`~airflow_dbx_provider.triggers.poller.RunStatePoller` for its workspace (host and
+credentials, whatever the connection id), so N deferred tasks cost about ``N / 25`` list requests
+per interval instead of N ``runs/get``. Each state change of the run and its tasks is logged from
+the trigger (Airflow 3 puts these lines in the task log), from the same listing.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_dbx_provider.exceptions import DbxError
 from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
 from airflow_dbx_provider.hooks.databricks_async import DatabricksAsyncHook
+from airflow_dbx_provider.hooks.settings import DbxSettings
 from airflow_dbx_provider.runs.defaults import DEFAULT_POLLING_PERIOD_SECONDS
 from airflow_dbx_provider.runs.outcome import error_payload, event_payload
-from airflow_dbx_provider.triggers.poller import RunStatePoller, shared_poller
+from airflow_dbx_provider.runs.progress import RunProgressLogger
+from airflow_dbx_provider.triggers.poller import RunStatePoller, shared_poller, workspace_key
 
 
 class DatabricksRunTrigger(BaseTrigger):
@@ -60,14 +64,21 @@ class DatabricksRunTrigger(BaseTrigger):
             },
         )
 
-    def _poller(self) -> RunStatePoller:
+    async def _poller(self) -> RunStatePoller:
+        """The shared poller of this connection's workspace (read without blocking the loop)."""
         conn_id = self.databricks_conn_id
-        return shared_poller(conn_id, lambda: DatabricksAsyncHook(conn_id))
+        settings = await DatabricksAsyncHook(conn_id).aget_settings()
+        return shared_poller(poller_key(settings), lambda: DatabricksAsyncHook(conn_id, settings=settings))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        progress = RunProgressLogger(self.log, self.run_id)
         try:
-            summary = await self._poller().wait(
-                self.run_id, job_id=self.job_id, interval=self.polling_period_seconds
+            poller = await self._poller()
+            summary = await poller.wait(
+                self.run_id,
+                job_id=self.job_id,
+                interval=self.polling_period_seconds,
+                on_progress=progress.observe,
             )
         except DbxError as err:
             self.log.error("Could not watch Databricks run %s: %s", self.run_id, err)
@@ -88,3 +99,16 @@ class DatabricksRunTrigger(BaseTrigger):
         self.log.info("Deferred task killed: canceling Databricks run %s", self.run_id)
         async with DatabricksAsyncHook(self.databricks_conn_id) as hook:
             await hook.cancel_run(self.run_id)
+
+
+def poller_key(settings: DbxSettings) -> str:
+    """One poller per workspace and identity: host, credentials (hashed), API version and TLS trust."""
+    return workspace_key(
+        settings.host,
+        settings.auth_type,
+        settings.token,
+        settings.client_id,
+        settings.client_secret,
+        settings.api_version,
+        settings.verify,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import re
 import time
 from typing import Any
 
@@ -109,3 +110,58 @@ def test_on_kill_cancels_the_run(workspace: Any) -> None:
         time.sleep(0.1)
         state = RunState.of_run(hook.get_run(run_id))
     assert state.outcome == "CANCELED"
+
+
+def _conn(monkeypatch: pytest.MonkeyPatch, name: str, server: Any, token: str) -> None:
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{name.upper()}",
+        json.dumps({"conn_type": "dbx", "host": server.url, "password": token}),
+    )
+
+
+def test_one_poller_per_workspace_and_credentials(workspace: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two connection ids for one workspace and token share a poller; another token gets its own."""
+    _conn(monkeypatch, "dbx_a", workspace, workspace.admin_token)
+    _conn(monkeypatch, "dbx_b", workspace, workspace.admin_token)
+    _conn(monkeypatch, "dbx_other_user", workspace, "another-token")
+
+    async def pollers() -> list[Any]:
+        return [
+            await DatabricksRunTrigger(1, conn)._poller() for conn in ("dbx_a", "dbx_b", "dbx_other_user")
+        ]
+
+    a, b, other = asyncio.run(pollers())
+    assert a is b
+    assert other is not a
+    assert workspace.admin_token not in a.name and "another-token" not in other.name
+
+
+def test_deferred_progress_is_logged_from_the_listing(
+    workspace: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each state change of the run and its tasks, with elapsed time; the run page once; no runs/get."""
+    hook = DatabricksHook()
+    run_id = hook.submit_run(
+        {
+            "run_name": "progress",
+            "tasks": [
+                notebook_task("first", "ok"),
+                {**notebook_task("second", "ok"), "depends_on": [{"task_key": "first"}]},
+            ],
+        }
+    )
+    before_get = requests_to(workspace, "runs/get")
+    trigger = DatabricksRunTrigger(run_id, polling_period_seconds=POLL)
+    capsys.readouterr()
+    event = asyncio.run(_fire(trigger))
+    assert event["status"] == "success"
+    assert requests_to(workspace, "runs/get") == before_get  # states came from runs/list alone
+    # the trigger's logger (structlog in Airflow 3: what reaches the task log) writes to stdout
+    lines = [re.sub(r"^.*?\] ", "", line) for line in capsys.readouterr().out.splitlines()]
+    progress = [line for line in lines if line.startswith(("Run ", "  task "))]
+    assert progress[0].startswith(f"Run {run_id} is ")
+    assert any(line.startswith(f"Run {run_id} is TERMINATED/SUCCESS after ") for line in progress)
+    assert any(line.startswith("  task first is TERMINATED/SUCCESS after ") for line in progress)
+    assert any(line.startswith("  task second is TERMINATED/SUCCESS after ") for line in progress)
+    assert sum("#job/" in line for line in progress) == 1  # the run page URL, once
+    assert all(" after " in line and line.split(" after ")[1][0].isdigit() for line in progress)
