@@ -57,6 +57,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_dbx_provider.operators.submit_run",
                     "airflow_dbx_provider.operators.run_now",
                     "airflow_dbx_provider.operators.cancel_run",
+                    "airflow_dbx_provider.operators.task",
                 ],
             }
         ],

@@ -1,17 +1,31 @@
 """Operators that create jobs and start, watch and cancel Databricks runs."""
 
 from airflow_dbx_provider.operators.cancel_run import DatabricksCancelRunOperator
-from airflow_dbx_provider.operators.create_job import DatabricksCreateJobOperator
+from airflow_dbx_provider.operators.create_job import (
+    DatabricksCreateJobOperator,
+    DatabricksCreateJobsOperator,
+)
 from airflow_dbx_provider.operators.job_spec import validate_job_spec
 from airflow_dbx_provider.operators.run_now import DatabricksRunNowOperator
 from airflow_dbx_provider.operators.submit_run import DatabricksSubmitRunOperator
+from airflow_dbx_provider.operators.task import (
+    DatabricksNotebookOperator,
+    DatabricksTaskBaseOperator,
+    DatabricksTaskOperator,
+)
+from airflow_dbx_provider.operators.workspace import DatabricksImportNotebookOperator
 from airflow_dbx_provider.runs.links import DatabricksRunPageLink
 
 __all__ = [
     "DatabricksCancelRunOperator",
     "DatabricksCreateJobOperator",
+    "DatabricksCreateJobsOperator",
+    "DatabricksImportNotebookOperator",
+    "DatabricksNotebookOperator",
     "DatabricksRunNowOperator",
     "DatabricksRunPageLink",
     "DatabricksSubmitRunOperator",
+    "DatabricksTaskBaseOperator",
+    "DatabricksTaskOperator",
     "validate_job_spec",
 ]
