@@ -23,6 +23,8 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="dbx-tests-airflow-")
 os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+DOC_SNIPPETS_FOLDER = Path(_AIRFLOW_HOME) / "doc_snippets"
+DOC_SNIPPETS_FOLDER.mkdir()
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags_examples")
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
@@ -37,6 +39,11 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
             "name": "test_dags",
             "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
             "kwargs": {"path": str(REPO / "tests" / "dags"), "refresh_interval": 0},
+        },
+        {
+            "name": "doc_snippets",  # tests/docs writes the DAGs of README and docs/ code blocks here
+            "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+            "kwargs": {"path": str(DOC_SNIPPETS_FOLDER), "refresh_interval": 0},
         },
     ]
 )
