@@ -24,6 +24,8 @@ FAMILY_RATES: dict[str, float] = {
     "secrets": 50.0,
     "workspace": 60.0,
     "permissions": 100.0,
+    "sql_statements": 50.0,  # sql/statements: execute, get, cancel, result chunks (unpublished)
+    "sql_warehouses": 20.0,  # sql/warehouses (unpublished)
     "other": 30.0,  # SCIM, OAuth token endpoints, anything not listed
 }
 
@@ -53,6 +55,8 @@ def family_of(method: str, path: str) -> str:
         if action.startswith("runs/"):
             return "runs_read" if method.upper() == "GET" else "runs_write"
         return "jobs_read" if method.upper() == "GET" else "jobs"
+    if service == "sql" and action.split("/", 1)[0] in ("statements", "warehouses"):
+        return f"sql_{action.split('/', 1)[0]}"
     return service if service in FAMILY_RATES else OTHER
 
 
