@@ -1,13 +1,14 @@
-"""Calls per second of `get_run` over HTTPS: our hook vs the official provider's hook.
+"""Calls per second of `get_run`: our hook vs the official provider's, against two `requests.Session` ceilings.
 
 Real workspaces are HTTPS only, and the official hook opens a new TLS connection for every call
-(`requests.request` without a session); ours keeps one pooled `requests.Session`. Both talk to the
-same emulator (TLS, self-signed certificate, rate limits off) in one run, interleaved in rounds so
-that machine noise hits both alike. A raw `requests.Session` loop is the ceiling. Our client-side
-rate limiter is lifted (`requests_per_second`) for this measurement: the official hook has none,
-and what is measured here is the transport.
+(`requests.request` without a session); ours keeps one pooled `requests.Session`. The ceilings are a
+bare `requests.Session` loop with `trust_env=True` (requests' default: proxies, netrc and CA bundle
+read from the environment on every call) and with `trust_env=False`. All clients talk to the same
+emulator, which runs in its own process (rate limits off), over HTTPS (self-signed certificate) and
+plain HTTP, interleaved in rounds so that machine noise hits them alike. Our client-side rate limiter
+is lifted (`requests_per_second`): the official hook has none, and what is measured is the transport.
 
-    python bench/bench_hook.py [--seconds 3] [--rounds 3]
+    .venv/bin/python bench/bench_hook.py [--seconds 3] [--rounds 3] [--schemes https http]
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -27,8 +30,18 @@ import requests
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="dbx-bench-airflow-")
 os.environ.setdefault("AIRFLOW_HOME", _AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-for _proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+for _proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
     os.environ.pop(_proxy, None)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+
+from emulator_process import EmulatorProcess  # noqa: E402
+
+OURS = "ours: DatabricksHook"
+OFFICIAL = "official DatabricksHook 7.x"
+CEILING_ENV = "requests.Session (trust_env=True)"
+CEILING_NO_ENV = "requests.Session (trust_env=False)"
 
 
 def calls_per_second(call: Callable[[], object], seconds: float) -> float:
@@ -43,85 +56,98 @@ def calls_per_second(call: Callable[[], object], seconds: float) -> float:
     return count / (time.perf_counter() - started)
 
 
+def _clients(server: EmulatorProcess, scheme: str) -> dict[str, Callable[[], object]]:
+    from airflow.providers.databricks.hooks.databricks import DatabricksHook as OfficialHook
+
+    from airflow_dbx_provider.hooks.databricks import DatabricksHook
+
+    cert = server.cert
+    ours = DatabricksHook.from_settings(
+        host=server.url, token=server.token, ca_bundle=cert, requests_per_second=100_000
+    )
+    cluster_id = ours.create_cluster(
+        {
+            "cluster_name": "bench",
+            "spark_version": "15.4.x-scala2.12",
+            "node_type_id": "i3.xlarge",
+            "num_workers": 1,
+        }
+    )
+    task = {
+        "task_key": "jar",
+        "existing_cluster_id": cluster_id,
+        "spark_jar_task": {"main_class_name": "Bench"},
+    }
+    run_id = ours.submit_run({"run_name": "bench", "tasks": [task]})
+
+    # The official hook reads an Airflow connection; requests honours REQUESTS_CA_BUNDLE.
+    parts = urlsplit(server.url)
+    conn_id = f"bench_official_{scheme}"
+    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(
+        {
+            "conn_type": "databricks",
+            "host": parts.hostname,
+            "port": parts.port,
+            "schema": scheme,
+            "password": server.token,
+        }
+    )
+    if cert:
+        os.environ["REQUESTS_CA_BUNDLE"] = cert
+    official = OfficialHook(databricks_conn_id=conn_id)
+
+    raw_url = f"{server.url}/api/2.2/jobs/runs/get"
+
+    def session(trust_env: bool) -> Callable[[], object]:
+        s = requests.Session()
+        s.trust_env = trust_env
+        s.verify = cert or True
+        s.headers["Authorization"] = f"Bearer {server.token}"
+        return lambda: s.get(raw_url, params={"run_id": run_id}).json()
+
+    return {
+        CEILING_ENV: session(True),
+        CEILING_NO_ENV: session(False),
+        OURS: lambda: ours.get_run(run_id),
+        OFFICIAL: lambda: official.get_run(run_id),
+    }
+
+
+def measure(scheme: str, seconds: float, rounds: int) -> dict[str, float]:
+    with EmulatorProcess(tls=scheme == "https", rate_limits=False) as server:
+        clients = _clients(server, scheme)
+        results: dict[str, list[float]] = {name: [] for name in clients}
+        for _ in range(rounds):
+            for name, call in clients.items():
+                results[name].append(calls_per_second(call, seconds))
+    os.environ.pop("REQUESTS_CA_BUNDLE", None)
+    return {name: statistics.median(rates) for name, rates in results.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="length of one measurement")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per client")
+    parser.add_argument("--schemes", nargs="+", default=["https", "http"], choices=["https", "http"])
+    parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
     args = parser.parse_args(argv)
 
-    from airflow.providers.databricks.hooks.databricks import DatabricksHook as OfficialHook
-
-    from airflow_dbx_provider.emulator import EmulatorConfig, EmulatorServer
-    from airflow_dbx_provider.hooks.databricks import DatabricksHook
-
-    server = EmulatorServer(EmulatorConfig(tls=True, rate_limit_enabled=False))
-    server.start()
-    try:
-        cert = str(server.config.cert_file)
-        url = server.url
-        token = server.admin_token
-        ours = DatabricksHook.from_settings(
-            host=url, token=token, ca_bundle=cert, requests_per_second=100_000
+    report: dict[str, Any] = {}
+    for scheme in args.schemes:
+        median = report[scheme] = measure(scheme, args.seconds, args.rounds)
+        print(
+            f"get_run over {scheme.upper()}, {args.rounds} interleaved rounds of {args.seconds:.0f} s, median calls/s"
         )
-        run_id = ours.submit_run(
-            {
-                "run_name": "bench",
-                "tasks": [
-                    {
-                        "task_key": "jar",
-                        "existing_cluster_id": ours.create_cluster(
-                            {
-                                "cluster_name": "bench",
-                                "spark_version": "15.4.x-scala2.12",
-                                "node_type_id": "i3.xlarge",
-                                "num_workers": 1,
-                            }
-                        ),
-                        "spark_jar_task": {"main_class_name": "Bench"},
-                    }
-                ],
-            }
+        for name, rate in median.items():
+            print(f"  {name:<36} {rate:8.1f} calls/s")
+        print(
+            f"  ours / official: {median[OURS] / median[OFFICIAL]:.2f}x   "
+            f"ours / ceiling trust_env=False: {median[OURS] / median[CEILING_NO_ENV]:.2f}   "
+            f"ours / ceiling trust_env=True: {median[OURS] / median[CEILING_ENV]:.2f}",
+            flush=True,
         )
-
-        # The official hook reads an Airflow connection; requests honours REQUESTS_CA_BUNDLE.
-        parts = urlsplit(url)
-        os.environ["AIRFLOW_CONN_BENCH_OFFICIAL"] = json.dumps(
-            {
-                "conn_type": "databricks",
-                "host": parts.hostname,
-                "port": parts.port,
-                "schema": "https",
-                "password": token,
-            }
-        )
-        os.environ["REQUESTS_CA_BUNDLE"] = cert
-        official = OfficialHook(databricks_conn_id="bench_official")
-
-        session = requests.Session()
-        session.verify = cert
-        session.headers["Authorization"] = f"Bearer {token}"
-        raw_url = f"{url}/api/2.2/jobs/runs/get"
-
-        clients: dict[str, Callable[[], object]] = {
-            "raw requests.Session (ceiling)": lambda: session.get(raw_url, params={"run_id": run_id}).json(),
-            "airflow-dbx-provider DatabricksHook": lambda: ours.get_run(run_id),
-            "official DatabricksHook 7.x": lambda: official.get_run(run_id),
-        }
-        results: dict[str, list[float]] = {name: [] for name in clients}
-        for _ in range(args.rounds):
-            for name, call in clients.items():
-                results[name].append(calls_per_second(call, args.seconds))
-    finally:
-        server.stop()
-
-    median = {name: statistics.median(rates) for name, rates in results.items()}
-    ours_rate = median["airflow-dbx-provider DatabricksHook"]
-    official_rate = median["official DatabricksHook 7.x"]
-    ceiling = median["raw requests.Session (ceiling)"]
-    print(f"get_run over HTTPS, {args.rounds} interleaved rounds of {args.seconds:.0f} s, median calls/s")
-    for name, rate in median.items():
-        print(f"  {name:<40} {rate:8.1f} calls/s")
-    print(f"  ours / official: {ours_rate / official_rate:.2f}x   ours / ceiling: {ours_rate / ceiling:.2f}")
+    if args.json:
+        print(json.dumps(report, indent=2))
     return 0
 
 

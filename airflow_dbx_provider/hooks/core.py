@@ -9,8 +9,10 @@ decision of the one tenacity policy (:mod:`.retry`). Paging (2.2 continuation pa
 
 from __future__ import annotations
 
+import functools
 import logging
 import platform
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,8 +29,8 @@ from airflow_dbx_provider.hooks.api import EP, ApiRequest, Endpoint, build_reque
 from airflow_dbx_provider.hooks.auth import Auth, OAuthM2MAuth, make_auth
 from airflow_dbx_provider.hooks.errors import classify, parse_error_body, parse_json, scrub, to_error
 from airflow_dbx_provider.hooks.exchange import Exclusive, Flow, Response, Send, Sleep
-from airflow_dbx_provider.hooks.rate_limit import TokenBucket, bucket_for, endpoint_family
-from airflow_dbx_provider.hooks.retry import retry_policy
+from airflow_dbx_provider.hooks.rate_limit import TokenBucket, bucket_for, endpoint_family, generation
+from airflow_dbx_provider.hooks.retry import is_retryable, retry_policy
 from airflow_dbx_provider.hooks.settings import SETTING_NAMES, DbxSettings, resolve_settings, with_overrides
 
 __all__ = ["ClientCore", "user_agent"]
@@ -36,6 +38,7 @@ __all__ = ["ClientCore", "user_agent"]
 log = logging.getLogger("airflow_dbx_provider.hooks")
 
 
+@functools.cache
 def user_agent(transport: str) -> str:
     return f"airflow-dbx-provider/{__version__} (+{transport}; python/{platform.python_version()})"
 
@@ -59,6 +62,8 @@ class ClientCore:
         self._overrides = dict(overrides)
         self._settings: DbxSettings | None = None
         self._auth: Auth | None = None
+        #: (method, endpoint) -> (settings, limiter generation, bucket): looked up once, not per call
+        self._bucket_cache: dict[tuple[str, str], tuple[DbxSettings, int, TokenBucket]] = {}
         if settings is not None:
             self._adopt(with_overrides(settings, self._overrides))
 
@@ -105,10 +110,23 @@ class ClientCore:
         return dict(first)
 
     def _request_flow(self, req: ApiRequest, deadline: float | None = None) -> Flow[Any]:
-        """Attempts of ``req`` as the tenacity policy decides: its waits become :class:`Sleep` steps."""
+        """Attempts of ``req`` as the tenacity policy decides: its waits become :class:`Sleep` steps.
+
+        The first attempt runs before any retry state is built: most calls succeed at once, and a
+        failure the policy would not retry is raised as tenacity would raise it (``reraise``).
+        """
+        started = time.monotonic()
+        try:
+            return (yield from self._attempt_flow(req))
+        except Exception as exc:
+            first = exc
+        if not is_retryable(first, req.idempotent):
+            raise first
         retrying = Retrying(**self._policy(self._resolved(), req, deadline))
         retrying.begin()
         state = RetryCallState(retrying, fn=None, args=(), kwargs={})
+        state.start_time = started  # the deadline counts from the first attempt
+        state.set_exception((type(first), first, first.__traceback__))
         while True:
             action = retrying.iter(state)
             if isinstance(action, DoAttempt):
@@ -185,9 +203,16 @@ class ClientCore:
         settings = self._settings
         if settings is None:
             return None
-        return bucket_for(
+        key = (req.method, req.endpoint)
+        cached = self._bucket_cache.get(key)
+        current = generation()
+        if cached is not None and cached[0] is settings and cached[1] == current:
+            return cached[2]
+        bucket = bucket_for(
             settings.host, endpoint_family(req.method, req.endpoint), settings.requests_per_second
         )
+        self._bucket_cache[key] = (settings, current, bucket)
+        return bucket
 
     def _rate_limit_delay(self, req: ApiRequest) -> float:
         """Take a token for ``req``; return the seconds the caller must sleep before sending it."""

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from airflow.sdk import BaseHook
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_environ_proxies, requote_uri
 
 from airflow_dbx_provider._compat import AirflowNotFoundException
 from airflow_dbx_provider.exceptions import DbxError
 from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
-from airflow_dbx_provider.hooks.api import Endpoint
+from airflow_dbx_provider.hooks.api import ApiRequest, Endpoint
 from airflow_dbx_provider.hooks.clusters import ClustersMixin
 from airflow_dbx_provider.hooks.common_api import CommonApi
 from airflow_dbx_provider.hooks.exchange import Flow, Response, Send, drive
@@ -27,6 +30,7 @@ from airflow_dbx_provider.hooks.files import DbfsMixin, WorkspaceMixin
 from airflow_dbx_provider.hooks.jobs import JobsMixin
 from airflow_dbx_provider.hooks.secrets import PermissionsMixin, SecretsMixin
 from airflow_dbx_provider.hooks.settings import DbxSettings, resolve_settings
+from airflow_dbx_provider.hooks.sql import SqlMixin
 
 try:
     from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
@@ -58,6 +62,34 @@ def _never_reached_server(exc: requests.exceptions.RequestException) -> bool:
     return False
 
 
+def _prepare(req: ApiRequest, headers: Mapping[str, str]) -> requests.PreparedRequest:
+    """The wire request, built directly: what ``Session.prepare_request`` would build for it, minus
+    the session-wide merging (cookies, session headers and auth, ``.netrc``) we never use."""
+    prepared = requests.PreparedRequest()
+    if req.form is not None or req.basic_auth is not None:  # OAuth token requests: the full path
+        prepared.prepare(
+            method=req.method,
+            url=req.url,
+            headers=dict(headers),
+            params=req.query or None,
+            data=req.form,
+            auth=req.basic_auth,
+        )
+        return prepared
+    url = req.url if not req.query else f"{req.url}?{urlencode(req.query)}"
+    prepared.method = req.method
+    prepared.url = requote_uri(url)
+    prepared.headers = CaseInsensitiveDict(headers)
+    body = req.body_bytes() if req.json_body is not None else None
+    if body is not None:
+        prepared.headers["Content-Length"] = str(len(body))
+    elif req.method not in ("GET", "HEAD"):
+        prepared.headers["Content-Length"] = "0"
+    prepared.body = body
+    prepared.hooks = {"response": []}
+    return prepared
+
+
 class DatabricksHook(
     CommonApi[dict[str, Any]],
     JobsMixin,
@@ -66,6 +98,7 @@ class DatabricksHook(
     WorkspaceMixin,
     SecretsMixin,
     PermissionsMixin,
+    SqlMixin,
     BaseHook,
 ):
     """Talk to a Databricks workspace: one method per REST call, each returning parsed JSON.
@@ -97,6 +130,9 @@ class DatabricksHook(
         self._sleep: Callable[[float], None] = sleep or time.sleep
         self._lock = threading.Lock()
         self._session: requests.Session | None = None
+        self._session_settings: DbxSettings | None = None
+        self._adapter: HTTPAdapter | None = None
+        self._proxies: dict[str, dict[str, str]] = {}
         self._init_core(None if settings is not None else databricks_conn_id, settings, overrides)
 
     @classmethod
@@ -118,22 +154,41 @@ class DatabricksHook(
 
     @property
     def session(self) -> requests.Session:
-        if self._session is None:
-            settings = self.settings
+        """The pooled session, built once per resolved settings (rebuilt when they change).
+
+        Environment proxies (``HTTPS_PROXY``, ``NO_PROXY``...) are resolved here, once per
+        session, not on every request as ``Session.request`` does; ``.netrc`` is not read (every
+        call carries its own credentials) and ``verify`` is always the connection's.
+        """
+        settings = self.settings
+        if self._session is None or self._session_settings is not settings:
+            self.close()
             session = requests.Session()
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
             session.verify = settings.verify
             session.trust_env = True
-            self._session = session
+            self._session, self._session_settings, self._adapter = session, settings, adapter
+            self._proxies = {}
         return self._session
+
+    def _proxies_for(self, url: str) -> dict[str, str]:
+        """Environment proxies for ``url``'s origin, read once per session (requests' own rules)."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        proxies = self._proxies.get(origin)
+        if proxies is None:
+            proxies = self._proxies[origin] = get_environ_proxies(origin)
+        return proxies
 
     def close(self) -> None:
         """Release pooled connections."""
         if self._session is not None:
             self._session.close()
             self._session = None
+            self._session_settings = self._adapter = None
+            self._proxies = {}
 
     def __enter__(self) -> DatabricksHook:
         return self
@@ -155,25 +210,25 @@ class DatabricksHook(
 
     def _send(self, step: Send) -> Response:
         settings, req = self.settings, step.request
+        self.session  # noqa: B018 - builds the session and adapter for these settings
+        adapter = self._adapter
+        assert adapter is not None
         try:
-            resp = self.session.request(
-                req.method,
-                req.url,
-                params=req.query or None,
-                data=req.body_bytes() if req.json_body is not None else req.form,
-                headers=dict(step.headers),
-                auth=req.basic_auth,
+            resp = adapter.send(
+                _prepare(req, step.headers),
+                stream=False,
                 timeout=(settings.connect_timeout, settings.read_timeout),
-                # Per request, not only on the session: requests lets REQUESTS_CA_BUNDLE override
-                # Session.verify, which would silently drop the connection's ca_bundle.
+                # Always the connection's: REQUESTS_CA_BUNDLE never replaces its ca_bundle.
                 verify=settings.verify,
-                allow_redirects=False,
+                cert=None,
+                proxies=self._proxies_for(req.url),
             )
+            body = resp.content
         except requests.exceptions.SSLError as exc:
             raise self._tls_error(req, exc) from None
         except requests.exceptions.RequestException as exc:
             raise self._connection_error(req, exc, request_sent=not _never_reached_server(exc)) from None
-        return Response(resp.status_code, resp.headers, resp.content)
+        return Response(resp.status_code, resp.headers, body)
 
     # ---- Airflow UI ----------------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:

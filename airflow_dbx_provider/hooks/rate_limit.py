@@ -55,6 +55,8 @@ class TokenBucket:
 
     def on_success(self) -> None:
         """Additive increase back towards the configured rate."""
+        if self.rate >= self.max_rate:  # the common case, decided without the lock
+            return
         with self._lock:
             if self.rate < self.max_rate:
                 self.rate = min(self.max_rate, self.rate + max(0.1, self.max_rate / 100.0))
@@ -69,6 +71,12 @@ class TokenBucket:
 
 _buckets: dict[tuple[str, str], TokenBucket] = {}
 _registry_lock = threading.Lock()
+_generation = 0  # bumped by reset_rate_limiters(), so callers may cache the buckets they got
+
+
+def generation() -> int:
+    """Changes whenever the registry is reset: a cached bucket from another generation is stale."""
+    return _generation
 
 
 def bucket_for(host: str, family: str, rate_override: float | None = None) -> TokenBucket:
@@ -90,5 +98,7 @@ def bucket_for(host: str, family: str, rate_override: float | None = None) -> To
 
 def reset_rate_limiters() -> None:
     """Forget every bucket (tests and benchmarks)."""
+    global _generation
     with _registry_lock:
         _buckets.clear()
+        _generation += 1
