@@ -118,6 +118,25 @@ class EP:
     WORKSPACE_LIST = Endpoint("GET", "/api/2.0/workspace/list")
     WORKSPACE_MKDIRS = Endpoint("POST", "/api/2.0/workspace/mkdirs")
     WORKSPACE_DELETE = Endpoint("POST", "/api/2.0/workspace/delete")
+    # SQL: statements (execute has no idempotency token: never resent) and warehouses
+    SQL_STATEMENTS_EXECUTE = Endpoint("POST", "/api/2.0/sql/statements", NEVER)
+    SQL_STATEMENTS_GET = Endpoint("GET", "/api/2.0/sql/statements/{statement_id}", ALWAYS, ("statement_id",))
+    SQL_STATEMENTS_CANCEL = Endpoint(
+        "POST", "/api/2.0/sql/statements/{statement_id}/cancel", ALWAYS, ("statement_id",)
+    )
+    SQL_STATEMENTS_RESULT_CHUNK = Endpoint(
+        "GET",
+        "/api/2.0/sql/statements/{statement_id}/result/chunks/{chunk_index}",
+        ALWAYS,
+        ("statement_id", "chunk_index"),
+    )
+    SQL_WAREHOUSES_CREATE = Endpoint("POST", "/api/2.0/sql/warehouses", NEVER)
+    SQL_WAREHOUSES_LIST = Endpoint("GET", "/api/2.0/sql/warehouses")
+    SQL_WAREHOUSES_GET = Endpoint("GET", "/api/2.0/sql/warehouses/{id}", ALWAYS, ("id",))
+    SQL_WAREHOUSES_EDIT = Endpoint("POST", "/api/2.0/sql/warehouses/{id}/edit", ALWAYS, ("id",))
+    SQL_WAREHOUSES_START = Endpoint("POST", "/api/2.0/sql/warehouses/{id}/start", ALWAYS, ("id",))
+    SQL_WAREHOUSES_STOP = Endpoint("POST", "/api/2.0/sql/warehouses/{id}/stop", ALWAYS, ("id",))
+    SQL_WAREHOUSES_DELETE = Endpoint("DELETE", "/api/2.0/sql/warehouses/{id}", ALWAYS, ("id",))
     # Identity
     SCIM_ME = Endpoint("GET", "/api/2.0/preview/scim/v2/Me")
 
