@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 from typing import Any
@@ -29,6 +30,7 @@ from airflow_dbx_provider.emulator.handlers import (
     SecretsHandlers,
     WorkspaceHandlers,
 )
+from airflow_dbx_provider.emulator.handlers.sql import SqlHandlers
 from airflow_dbx_provider.emulator.routing import ApiRequest, NoRoute, RawResponse, RouteTable, UploadedFile
 from airflow_dbx_provider.emulator.sample_source import handle_sample_source
 
@@ -54,6 +56,7 @@ def route_table(state: Workspace) -> RouteTable:
             WorkspaceHandlers(state.workspace),
             PermissionsHandlers(state.permissions),
             IdentityHandlers(state.config),
+            SqlHandlers(state.sql_warehouses, state.sql_statements, state.clock),
         ]
     )
 
@@ -104,6 +107,8 @@ def create_app(state: Workspace) -> Starlette:
             )
             with state.store.lock:
                 result = found.route.handler(api_request)
+            if inspect.isawaitable(result):  # a handler that waits (sql/statements) does so unlocked
+                result = await result
             response = _to_response(result)
         except EmulatorError as err:
             response = error_response(err)

@@ -33,6 +33,10 @@ from airflow_dbx_provider.emulator.services.sql_catalog import SqlCatalog
 from airflow_dbx_provider.emulator.services.sql_engine import SqlEngine
 from airflow_dbx_provider.emulator.services.sql_statements import SqlStatementsService
 from airflow_dbx_provider.emulator.services.sql_warehouses import SqlWarehousesService
+from airflow_dbx_provider.emulator.services.sql_catalog import SqlCatalog
+from airflow_dbx_provider.emulator.services.sql_engine import SqlEngine
+from airflow_dbx_provider.emulator.services.sql_statements import SqlStatementsService
+from airflow_dbx_provider.emulator.services.sql_warehouses import SqlWarehousesService
 from airflow_dbx_provider.emulator.services.task_execution import TaskEnvironment, TaskExecutor
 from airflow_dbx_provider.emulator.services.workspace_objects import WorkspaceObjectsService
 from airflow_dbx_provider.emulator.store import Store
@@ -97,6 +101,10 @@ class Workspace:
             permissions=self.permissions,
         )
         self.job_operations = JobOperations(self.jobs, self.runs)
+        # SQL: warehouses ← statements → engine → catalog (Delta tables in DBFS)
+        self.sql_catalog = SqlCatalog(store, clock, self.dbfs.local_path)
+        self.sql_warehouses = SqlWarehousesService(store, clock)
+        self.sql_statements = SqlStatementsService(clock, self.sql_warehouses, SqlEngine(self.sql_catalog))
         # SQL: warehouses ← statements → engine → catalog (Delta tables in DBFS)
         self.sql_catalog = SqlCatalog(store, clock, self.dbfs.local_path)
         self.sql_warehouses = SqlWarehousesService(store, clock)
