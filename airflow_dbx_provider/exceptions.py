@@ -106,7 +106,8 @@ class DatabricksApiError(DbxError):
         retry_after: float | None = None,
     ) -> None:
         self.api_message = _one_line(message)
-        code = f" {error_code}" if error_code not in (None, "") else ""
+        # Databricks answers a bad token with error_code "403": say the status once.
+        code = f" {error_code}" if str(error_code or "") not in ("", str(status_code)) else ""
         line = f"{method} {endpoint} -> {status_code}{code}: {self.api_message}".strip()
         super().__init__(line, error_code=error_code, status_code=status_code)
         self.method = method
