@@ -54,7 +54,7 @@ def route_table(state: Workspace) -> RouteTable:
             DbfsHandlers(state.dbfs, state.config),
             SecretsHandlers(state.secrets, state.config),
             WorkspaceHandlers(state.workspace),
-            PermissionsHandlers(state.permissions),
+            PermissionsHandlers(state.permissions, state.workspace, state.clusters),
             IdentityHandlers(state.config),
             SqlHandlers(state.sql_warehouses, state.sql_statements, state.clock),
         ]

@@ -22,6 +22,7 @@ from airflow_dbx_provider.emulator.control import Counters, FaultInjector, RateL
 from airflow_dbx_provider.emulator.services.clusters import ClustersService
 from airflow_dbx_provider.emulator.services.dbfs import DbfsService
 from airflow_dbx_provider.emulator.services.jobs import JobsService
+from airflow_dbx_provider.emulator.services.object_acls import ObjectAcls
 from airflow_dbx_provider.emulator.services.operations import JobOperations
 from airflow_dbx_provider.emulator.services.permissions import PermissionsService
 from airflow_dbx_provider.emulator.services.run_engine import RunEngine
@@ -29,10 +30,6 @@ from airflow_dbx_provider.emulator.services.run_queries import RunQueries
 from airflow_dbx_provider.emulator.services.run_registry import RunRegistry
 from airflow_dbx_provider.emulator.services.runs import RunsService
 from airflow_dbx_provider.emulator.services.secrets import SecretsService
-from airflow_dbx_provider.emulator.services.sql_catalog import SqlCatalog
-from airflow_dbx_provider.emulator.services.sql_engine import SqlEngine
-from airflow_dbx_provider.emulator.services.sql_statements import SqlStatementsService
-from airflow_dbx_provider.emulator.services.sql_warehouses import SqlWarehousesService
 from airflow_dbx_provider.emulator.services.sql_catalog import SqlCatalog
 from airflow_dbx_provider.emulator.services.sql_engine import SqlEngine
 from airflow_dbx_provider.emulator.services.sql_statements import SqlStatementsService
@@ -64,15 +61,17 @@ class Workspace:
 
         store, clock = self.store, self.clock
         self.permissions = PermissionsService(store)
+        object_acls = ObjectAcls(store)  # notebooks, directories, clusters
         self.workspace = WorkspaceObjectsService(
             store,
             clock,
             home_owners=[p.name for p in self.auth.principals()],
             workspace_dir=Path(config.workspace_dir) if config.workspace_dir else None,
+            acls=object_acls,
         )
         self.dbfs = DbfsService(store, clock, self.data_dir)
         self.secrets = SecretsService(store, clock)
-        self.clusters = ClustersService(store, clock)
+        self.clusters = ClustersService(store, clock, object_acls)
         self.jobs = JobsService(store, clock, self.counters, self.permissions)
         self.run_registry = RunRegistry(store)
         self.run_queries = RunQueries(
@@ -101,10 +100,6 @@ class Workspace:
             permissions=self.permissions,
         )
         self.job_operations = JobOperations(self.jobs, self.runs)
-        # SQL: warehouses ← statements → engine → catalog (Delta tables in DBFS)
-        self.sql_catalog = SqlCatalog(store, clock, self.dbfs.local_path)
-        self.sql_warehouses = SqlWarehousesService(store, clock)
-        self.sql_statements = SqlStatementsService(clock, self.sql_warehouses, SqlEngine(self.sql_catalog))
         # SQL: warehouses ← statements → engine → catalog (Delta tables in DBFS)
         self.sql_catalog = SqlCatalog(store, clock, self.dbfs.local_path)
         self.sql_warehouses = SqlWarehousesService(store, clock)

@@ -33,6 +33,7 @@ class ClustersHandlers:
 
     @clusters_route("POST", "edit")
     def edit(self, req: ApiRequest) -> dict[str, Any]:
+        self.clusters.check(req.principal, _cluster_id(req), "CAN_MANAGE")
         self.clusters.edit(_cluster_id(req), req.params)
         return {}
 
@@ -43,42 +44,50 @@ class ClustersHandlers:
         if not isinstance(cluster, dict):
             raise invalid_parameter("Invalid value for field cluster: expected an object")
         fields = [name.strip() for name in mask.split(",") if name.strip()]
+        self.clusters.check(req.principal, _cluster_id(req), "CAN_MANAGE")
         self.clusters.edit(_cluster_id(req), cluster, partial_fields=fields)
         return {}
 
     @clusters_route("POST", "start")
     def start(self, req: ApiRequest) -> dict[str, Any]:
+        self.clusters.check(req.principal, _cluster_id(req), "CAN_RESTART")
         self.clusters.start(_cluster_id(req))
         return {}
 
     @clusters_route("POST", "restart")
     def restart(self, req: ApiRequest) -> dict[str, Any]:
+        self.clusters.check(req.principal, _cluster_id(req), "CAN_RESTART")
         self.clusters.restart(_cluster_id(req))
         return {}
 
     @clusters_route("POST", "delete")
     def delete(self, req: ApiRequest) -> dict[str, Any]:
+        self.clusters.check(req.principal, _cluster_id(req), "CAN_RESTART")
         self.clusters.delete(_cluster_id(req), req.principal.name)
         return {}
 
     @clusters_route("POST", "permanent-delete")
     def permanent_delete(self, req: ApiRequest) -> dict[str, Any]:
+        self.clusters.check(req.principal, _cluster_id(req), "CAN_MANAGE")
         self.clusters.permanent_delete(_cluster_id(req))
         return {}
 
     @clusters_route("POST", "resize")
     def resize(self, req: ApiRequest) -> dict[str, Any]:
         autoscale = req.get("autoscale")
+        self.clusters.check(req.principal, _cluster_id(req), "CAN_MANAGE")
         self.clusters.resize(_cluster_id(req), req.int("num_workers"), autoscale)
         return {}
 
     @clusters_route("POST", "pin")
     def pin(self, req: ApiRequest) -> dict[str, Any]:
+        self.clusters.check(req.principal, _cluster_id(req), "CAN_MANAGE")
         self.clusters.pin(_cluster_id(req), True)
         return {}
 
     @clusters_route("POST", "unpin")
     def unpin(self, req: ApiRequest) -> dict[str, Any]:
+        self.clusters.check(req.principal, _cluster_id(req), "CAN_MANAGE")
         self.clusters.pin(_cluster_id(req), False)
         return {}
 

@@ -67,13 +67,12 @@ class JobsHandlers:
     @jobs_route("/jobs/create")
     def create(self, req: ApiRequest) -> dict[str, Any]:
         settings = dict(req.params)
-        run_as = settings.get("run_as")
         job_id = self.jobs.create(
             req.principal,
             settings,
             req.version,
             access_control_list=settings.get("access_control_list"),
-            run_as=run_as if isinstance(run_as, dict) else None,
+            run_as=settings.get("run_as"),
         )
         return {"job_id": job_id}
 
@@ -155,6 +154,7 @@ class JobsHandlers:
             else 0,
             access_control_list=acl or None,
             idempotency_token=_token(body.get("idempotency_token")),
+            run_as=body.get("run_as"),
         )
         return self.runs.submit(req.principal, request)
 

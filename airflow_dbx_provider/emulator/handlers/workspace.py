@@ -36,6 +36,7 @@ class WorkspaceHandlers:
                 raise invalid_parameter("Missing required field: content")
             content = decode_base64(raw, "content")
         self.workspace.import_object(
+            req.principal,
             _path(req),
             content,
             req.str("format", "SOURCE") or "SOURCE",
@@ -47,26 +48,28 @@ class WorkspaceHandlers:
     @workspace_route("GET", "export")
     def export(self, req: ApiRequest) -> Any:
         """Base64 JSON, or the raw bytes with `direct_download=true` (what the SDK's `download()` asks for)."""
-        content, file_type = self.workspace.export(_path(req), req.str("format", "SOURCE") or "SOURCE")
+        content, file_type = self.workspace.export(
+            req.principal, _path(req), req.str("format", "SOURCE") or "SOURCE"
+        )
         if req.bool("direct_download"):
             return RawResponse(content)
         return {"content": base64.b64encode(content).decode(), "file_type": file_type}
 
     @workspace_route("GET", "get-status")
     def get_status(self, req: ApiRequest) -> dict[str, Any]:
-        return self.workspace.get_status(_path(req))
+        return self.workspace.get_status(req.principal, _path(req))
 
     @workspace_route("GET", "list")
     def list_objects(self, req: ApiRequest) -> dict[str, Any]:
-        objects = self.workspace.list_objects(_path(req), req.int("notebooks_modified_after"))
+        objects = self.workspace.list_objects(req.principal, _path(req), req.int("notebooks_modified_after"))
         return {"objects": objects} if objects else {}
 
     @workspace_route("POST", "mkdirs")
     def mkdirs(self, req: ApiRequest) -> dict[str, Any]:
-        self.workspace.mkdirs(_path(req))
+        self.workspace.mkdirs(req.principal, _path(req))
         return {}
 
     @workspace_route("POST", "delete")
     def delete(self, req: ApiRequest) -> dict[str, Any]:
-        self.workspace.delete(_path(req), req.bool("recursive"))
+        self.workspace.delete(req.principal, _path(req), req.bool("recursive"))
         return {}

@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.emulator.errors import does_not_exist_400, invalid_parameter, invalid_state
+from airflow_dbx_provider.emulator.services.object_acls import Grant, ObjectAcls
 from airflow_dbx_provider.emulator.wire import to_int
 
 if TYPE_CHECKING:
+    from airflow_dbx_provider.emulator.auth import Principal
     from airflow_dbx_provider.emulator.clock import Clock
     from airflow_dbx_provider.emulator.store import Store
 
@@ -65,7 +67,8 @@ def _not_found(cluster_id: str) -> Exception:
 class ClustersService:
     """All clusters of the workspace; runs use `create_job_cluster`/`terminate`/`is_running`."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, acls: ObjectAcls | None = None) -> None:
+        self._acls = acls or ObjectAcls(store)
         self._clock = clock
         self._clusters = store.collection("clusters")
         self._rng = random.Random()
@@ -104,6 +107,31 @@ class ClustersService:
     def is_running(self, cluster_id: str) -> bool:
         cluster = self._clusters.get(cluster_id)
         return cluster is not None and self._advance(cluster)["state"] in RUNNING_STATES
+
+    # ---- permissions -------------------------------------------------------------------------
+    def _grants(self, cluster: dict[str, Any]) -> list[Grant]:
+        owner = Grant("user_name", str(cluster.get("creator_user_name", "")), "CAN_MANAGE")
+        return [owner, *self._acls.direct("clusters", cluster["cluster_id"])]
+
+    def check(self, principal: Principal, cluster_id: str, level: str) -> None:
+        """CAN_ATTACH_TO < CAN_RESTART < CAN_MANAGE; admins and the creator manage."""
+        cluster = self._load(cluster_id)
+        ObjectAcls.require(principal, "clusters", self._grants(cluster), level, f"cluster {cluster_id}")
+
+    def get_permissions(self, principal: Principal, cluster_id: str) -> dict[str, Any]:
+        self.check(principal, cluster_id, "CAN_ATTACH_TO")
+        return ObjectAcls.render("clusters", cluster_id, self._grants(self._load(cluster_id)))
+
+    def set_permissions(
+        self, principal: Principal, cluster_id: str, acl: Any, *, replace: bool
+    ) -> dict[str, Any]:
+        self.check(principal, cluster_id, "CAN_MANAGE")
+        self._acls.update("clusters", cluster_id, acl, replace=replace)
+        return ObjectAcls.render("clusters", cluster_id, self._grants(self._load(cluster_id)))
+
+    def permission_levels(self, principal: Principal, cluster_id: str) -> list[dict[str, str]]:
+        self.check(principal, cluster_id, "CAN_ATTACH_TO")
+        return ObjectAcls.levels("clusters")
 
     # ---- API operations ----------------------------------------------------------------------
     def create(self, spec: dict[str, Any], creator: str) -> str:
@@ -192,6 +220,7 @@ class ClustersService:
     def permanent_delete(self, cluster_id: str) -> None:
         self._load(cluster_id)
         self._clusters.delete(cluster_id)
+        self._acls.forget("clusters", cluster_id)
 
     def pin(self, cluster_id: str, pinned: bool) -> None:
         cluster = self._load(cluster_id)

@@ -10,7 +10,12 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from airflow_dbx_provider.emulator.errors import EmulatorError, does_not_exist_400, invalid_parameter
+from airflow_dbx_provider.emulator.errors import (
+    EmulatorError,
+    does_not_exist_400,
+    invalid_parameter,
+    permission_denied,
+)
 from airflow_dbx_provider.emulator.services.job_settings import drop_nulls, normalize_settings
 from airflow_dbx_provider.emulator.wire import decode_token, encode_token
 
@@ -49,6 +54,32 @@ class JobsService:
         self._permissions.check_job(principal, job_id, level)
         return job
 
+    @staticmethod
+    def run_as_name(principal: Principal, run_as: Any) -> str:
+        """The principal a job (or a submitted run) runs as; naming someone else takes an admin.
+
+        Databricks also lets a user name a service principal on which they hold the Service
+        Principal User role; the emulator has no such role, so only admins delegate.
+        """
+        if run_as is None or run_as == {}:
+            return principal.name
+        named = (
+            [(k, v) for k, v in run_as.items() if k in ("user_name", "service_principal_name")]
+            if isinstance(run_as, dict)
+            else []
+        )
+        if not isinstance(run_as, dict) or len(named) != 1 or len(run_as) != 1:
+            raise invalid_parameter("run_as must name exactly one of user_name or service_principal_name.")
+        name = named[0][1]
+        if not isinstance(name, str) or not name or len(name) > 255:
+            raise invalid_parameter("run_as must name exactly one of user_name or service_principal_name.")
+        if name != principal.name and not (principal.is_admin or "admins" in principal.groups):
+            raise permission_denied(
+                f"User {principal.name} is not allowed to run jobs as {name}: only a workspace admin "
+                "(or a user of that service principal) may set run_as to another principal."
+            )
+        return name
+
     def new_job_id(self) -> int:
         return self._store.next_id("job_id", start=101)
 
@@ -69,15 +100,13 @@ class JobsService:
                 f"The quota for the number of jobs has been reached. The current quota is {MAX_JOBS}.",
                 400,
             )
+        run_as_name = self.run_as_name(principal, run_as)
         normalized = normalize_settings(settings, version)
         job_id = self.new_job_id()
-        run_as = run_as or {}
         job = {
             "job_id": job_id,
             "creator_user_name": principal.name,
-            "run_as_user_name": run_as.get("user_name")
-            or run_as.get("service_principal_name")
-            or principal.name,
+            "run_as_user_name": run_as_name,
             "created_time": self._clock.now_ms(),
             "settings": normalized,
             "_version": version,
@@ -93,6 +122,8 @@ class JobsService:
         self, principal: Principal, job_id: int, new_settings: dict[str, Any], remove: list[str]
     ) -> None:
         job = self.check(principal, job_id, "CAN_MANAGE")
+        if "run_as" in new_settings:
+            job["run_as_user_name"] = self.run_as_name(principal, new_settings["run_as"])
         merged = copy.deepcopy(job["settings"])
         new_settings = drop_nulls(new_settings)
         for name in ("tasks", "job_clusters"):  # arrays are merged by key, as Databricks does
@@ -115,7 +146,9 @@ class JobsService:
 
     def reset(self, principal: Principal, job_id: int, new_settings: dict[str, Any]) -> None:
         job = self.check(principal, job_id, "CAN_MANAGE")
+        run_as_name = self.run_as_name(principal, new_settings.get("run_as"))
         job["settings"] = normalize_settings(new_settings, job.get("_version", "2.2"))
+        job["run_as_user_name"] = run_as_name
         self.jobs.put(job_id, job)
 
     def delete(self, job_id: int) -> None:

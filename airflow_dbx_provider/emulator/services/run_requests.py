@@ -51,6 +51,7 @@ class Submit:
     timeout_seconds: int = 0
     access_control_list: list[dict[str, Any]] | None = None
     idempotency_token: str | None = None
+    run_as: Any = None  # {"user_name" | "service_principal_name": ...}; checked by the jobs service
 
 
 @dataclass(frozen=True)

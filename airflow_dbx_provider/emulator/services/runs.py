@@ -101,6 +101,9 @@ class RunsService:
             job_parameters=job_parameters,
             overriding=dict(request.overriding),
             token=request.idempotency_token,
+            # As on Databricks: the job's run_as (its owner unless an admin set another), never
+            # the caller, who needs CAN_MANAGE_RUN but lends the run none of its own identity.
+            run_as=job.get("run_as_user_name") or job["creator_user_name"],
         )
         return {"run_id": run["run_id"], "number_in_job": run["number_in_job"]}
 
@@ -110,6 +113,7 @@ class RunsService:
             return {"run_id": existing["run_id"]}
         if not request.tasks:
             raise invalid_parameter("At least one task is required.")
+        run_as = self._jobs.run_as_name(principal, request.run_as)
         job_clusters = request.job_clusters
         keys = {str(c.get("job_cluster_key")) for c in job_clusters if isinstance(c, dict)}
         tasks = normalize_tasks(request.tasks, submit=True, job_cluster_keys=keys)
@@ -130,6 +134,7 @@ class RunsService:
             job_parameters=[],
             overriding={},
             token=request.idempotency_token,
+            run_as=run_as,
         )
         return {"run_id": run["run_id"]}
 
@@ -184,7 +189,7 @@ class RunsService:
             "queue_duration": 0,
             "format": "MULTI_TASK",
             "tasks": [self.engine.new_attempt(task, attempt_number=0) for task in spec["tasks"]],
-            "_principal": principal.name,
+            "_principal": spec["run_as"],  # whose notebook-scoped token the tasks get
             "_timeout_seconds": spec["timeout_seconds"],
             "_max_concurrent": spec["max_concurrent"],
             "_clusters": {},
