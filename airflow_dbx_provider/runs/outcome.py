@@ -91,48 +91,52 @@ def _is_failed_task(task: Mapping[str, Any]) -> bool:
     return state.is_terminal and not state.is_successful
 
 
+def _log_without_trace(logs: str, trace: str | None) -> str:
+    """The notebook's output less the traceback it printed, which the trace line already shows."""
+    if trace and trace.strip() and trace.strip() in logs:
+        logs = logs.replace(trace.strip(), "")
+    return logs.strip()
+
+
 def failure_error(
     hook: _OutputReader, summary: Mapping[str, Any], log: logging.Logger | Any
 ) -> DatabricksRunFailedError:
-    """Log why the run failed (remote error, trimmed trace, log tail per failed task) and build the error."""
+    """Log why the run failed, each fact once: the failed tasks with their remote error, trimmed
+    trace and log tail, the casualties, the run page; then build the one-line error."""
     state = RunState.from_dict(summary["run_state"])
     run_id = int(summary["run_id"])
     url = summary.get("run_page_url")
     tasks = [t for t in summary.get("tasks") or [] if _is_failed_task(t)]
     # Tasks that failed themselves come first; UPSTREAM_FAILED & co only name the casualties.
     culprits = [t for t in tasks if RunState.from_dict(t).outcome not in NO_OUTPUT_RESULT_STATES]
-    log.error("Databricks run %s %s. Run page: %s", run_id, state.describe(), url)
+    # The run's state message repeats a task's error; with tasks to report, the tasks tell it.
+    run_phrase = state.describe_briefly() if culprits else state.describe()
+    log.error("Databricks run %s %s. Run page: %s", run_id, run_phrase, url)
     for task in culprits:
-        task_state = RunState.from_dict(task)
-        log.error("Task %r (run %s) %s", task["task_key"], task["run_id"], task_state.describe())
+        key = task["task_key"]
         try:
             output = hook.get_run_output(int(task["run_id"]))
         except DbxError as err:
+            log.error("Task %r (run %s) %s.", key, task["run_id"], RunState.from_dict(task).describe())
             log.warning("Could not read the output of task run %s: %s", task["run_id"], err)
             continue
-        if output.get("error"):
-            log.error("Task %r error: %s", task["task_key"], output["error"])
-        if output.get("error_trace"):
+        error = str(output.get("error") or "").strip()
+        reason = f"failed: {error}" if error else RunState.from_dict(task).describe()
+        log.error("Task %r (run %s) %s", key, task["run_id"], reason)
+        trace = output.get("error_trace")
+        if trace:
+            log.error("Task %r error trace:\n%s", key, _trim_head_tail(trace, TRACE_LINES))
+        logs = _log_without_trace(str(output.get("logs") or ""), trace)
+        if logs:
             log.error(
-                "Task %r error trace:\n%s",
-                task["task_key"],
-                _trim_head_tail(output["error_trace"], TRACE_LINES),
-            )
-        if output.get("logs"):
-            log.error(
-                "Task %r log tail (last %d lines):\n%s",
-                task["task_key"],
-                LOG_TAIL_LINES,
-                _tail(output["logs"], LOG_TAIL_LINES),
+                "Task %r log tail (last %d lines):\n%s", key, LOG_TAIL_LINES, _tail(logs, LOG_TAIL_LINES)
             )
     for task in tasks:
         if task not in culprits:
-            log.error("Task %r %s", task["task_key"], RunState.from_dict(task).describe())
+            log.error("Task %r %s.", task["task_key"], RunState.from_dict(task).describe())
     failed_keys = [t["task_key"] for t in (culprits or tasks)]
     tasks_part = f"; failed tasks: {', '.join(failed_keys)}" if failed_keys else ""
-    message = (
-        f"Databricks run {run_id} {state.describe()} (result state {state.outcome}){tasks_part}; see {url}"
-    )
+    message = f"Databricks run {run_id} {run_phrase} (result state {state.outcome}){tasks_part}; see {url}"
     return DatabricksRunFailedError(
         message, run_id=run_id, result_state=state.outcome, failed_tasks=failed_keys, run_page_url=url
     )

@@ -71,7 +71,12 @@ class RunState:
             "EXCLUDED": "was excluded",
             "DISABLED": "is disabled",
         }.get(self.outcome, self.outcome.lower())
-        return f"{phrase}: {self.state_message}" if self.state_message else phrase
+        message = self.state_message.strip().rstrip(".")  # the caller ends the sentence
+        return f"{phrase}: {message}" if message else phrase
+
+    def describe_briefly(self) -> str:
+        """:meth:`describe` without Databricks' state message (when the details follow anyway)."""
+        return RunState(self.life_cycle_state, self.result_state).describe()
 
     def __str__(self) -> str:
         if self.result_state:

@@ -64,6 +64,13 @@ def test_failure_is_explained_in_the_log(
     assert "failed tasks: load" in text
     assert "UPSTREAM_FAILED" in text or "upstream task failed" in text  # 'after' told apart
     assert runs_created(airflow_workspace) == 1
+    # Each fact once: the trace (quoting the user's line, without the emulator's runner frames)
+    # is not repeated by the log tail, and no sentence ends twice.
+    assert text.count('Traceback (most recent call last):\n  File "/Shared/dbx_ops/fail"') == 1, text
+    assert 'raise ValueError("bad input row 42")' in text
+    assert "runtime/runner.py" not in text
+    assert "Task 'load' error:" not in text
+    assert ".." not in text.replace("...", "")
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
+import linecache
 import os
 import sys
 import traceback
@@ -71,6 +72,13 @@ def main(spec_path: str) -> int:
                 "__file__": spec["filename"],
                 "dbutils": dbutils,
             }
+            # Tracebacks quote the notebook's lines, as a Databricks error trace does.
+            linecache.cache[spec["filename"]] = (
+                len(spec["source"]),
+                None,
+                spec["source"].splitlines(True),
+                spec["filename"],
+            )
             exec(compile(spec["source"], spec["filename"], "exec"), namespace)
     except dbutils_module.NotebookExit as done:
         value = done.value
@@ -85,8 +93,8 @@ def main(spec_path: str) -> int:
         if isinstance(exc, NameError) and getattr(exc, "name", None) in NO_SPARK:
             message += " (the Databricks emulator runs plain Python: there is no Spark session or display())"
         outcome["error"] = message
-        outcome["error_trace"] = traceback.format_exc()
-        traceback.print_exc()
+        outcome["error_trace"] = _user_traceback(exc)
+        sys.stderr.write(outcome["error_trace"])
         code = 1
     sys.stdout.flush()
     sys.stderr.flush()
@@ -94,6 +102,14 @@ def main(spec_path: str) -> int:
     tmp.write_text(json.dumps(outcome))
     tmp.replace(spec["result_path"])
     return code
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback from the user's code on, as Databricks shows it: no frames of this runner."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
 if __name__ == "__main__":
