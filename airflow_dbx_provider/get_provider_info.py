@@ -43,6 +43,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_dbx_provider.hooks.databricks",
                     "airflow_dbx_provider.hooks.databricks_async",
+                    "airflow_dbx_provider.hooks.sql_dbapi",
                 ],
             }
         ],
@@ -58,6 +59,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_dbx_provider.operators.run_now",
                     "airflow_dbx_provider.operators.cancel_run",
                     "airflow_dbx_provider.operators.task",
+                    "airflow_dbx_provider.operators.workspace",
                 ],
             }
         ],

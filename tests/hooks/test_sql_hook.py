@@ -45,7 +45,9 @@ def test_warehouse_calls(hook: DatabricksHook) -> None:
     assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST" and err.value.status_code == 404
 
 
-def test_statement_calls_with_typed_parameters_and_chunks(hook: DatabricksHook, dbx_emulator: EmulatorServer) -> None:
+def test_statement_calls_with_typed_parameters_and_chunks(
+    hook: DatabricksHook, dbx_emulator: EmulatorServer
+) -> None:
     warehouse_id = hook.create_warehouse({"name": "q"})
     dbx_emulator.state.sql_statements.chunk_bytes = 500
     try:
