@@ -29,6 +29,12 @@ nox.options.sessions = ["lint", "typecheck", "browser", "tests", "tests_oldest_a
 # Run again on the oldest Airflow we support (pyproject: apache-airflow>=3.1; the version is pinned
 # by the `oldest-airflow` dependency group): the suites that touch Airflow's API.
 OLDEST_AIRFLOW_SUITES = ["tests/hooks", "tests/operators", "tests/sensors", "tests/triggers"]
+# Most of the suite waits (simulated runs, real Airflow processes, polling) rather than computes, so
+# more workers than the 2 cores of CI pay off; tests sharing one `airflow standalone` stay on one
+# worker (tests/conftest.py groups them). DBX_TEST_WORKERS=0 runs everything in this process.
+PARALLEL = ["-n", os.environ.get("DBX_TEST_WORKERS", "4"), "--dist", "loadgroup"]
+# The whole suite, slow end-to-end tests included, with the slowest 15 named at the end.
+WHOLE_SUITE = [*PARALLEL, "--durations=15"]
 
 
 def _sync(session: nox.Session, *args: str) -> None:
@@ -108,7 +114,7 @@ def _no_browser(session: nox.Session, reason: str) -> None:
 def tests(session: nox.Session) -> None:
     """pytest on the locked latest Airflow: the whole suite (slow end-to-end tests included), or posargs."""
     _sync(session, "--extra=dev")
-    session.run("python", "-m", "pytest", *session.posargs)
+    session.run("python", "-m", "pytest", *(session.posargs or WHOLE_SUITE))
 
 
 @nox.session
@@ -116,5 +122,10 @@ def tests_oldest_airflow(session: nox.Session) -> None:
     """The Airflow-facing suites (or posargs) on the oldest supported Airflow, with the test extra only."""
     _sync(session, "--extra=test", "--group=oldest-airflow")
     session.run(
-        "python", "-m", "pytest", "-p", "no:cacheprovider", *(session.posargs or OLDEST_AIRFLOW_SUITES)
+        "python",
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        *(session.posargs or [*PARALLEL, *OLDEST_AIRFLOW_SUITES]),
     )
