@@ -13,7 +13,7 @@ from typing import Any
 
 from airflow_dbx_provider.exceptions import DatabricksConfigError
 from airflow_dbx_provider.hooks.api import ApiRequest
-from airflow_dbx_provider.hooks.settings import AUTH_OAUTH_M2M, DbxSettings
+from airflow_dbx_provider.hooks.settings import AUTH_OAUTH_M2M, DbxSettings, check_contacted_url
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class OAuthM2MAuth:
         if not settings.client_id or not settings.client_secret:
             raise DatabricksConfigError(f"{settings.source}: oauth-m2m needs client_id and client_secret")
         self._host = settings.host
+        self._source = settings.source
         self._client_id = settings.client_id
         self._client_secret = settings.client_secret
         self._clock = clock
@@ -88,7 +89,11 @@ class OAuthM2MAuth:
         return ApiRequest("GET", self._host + DISCOVERY_PATH, DISCOVERY_PATH, authenticated=False)
 
     def accept_discovery(self, document: Any) -> str:
-        """Remember the token endpoint from the discovery document (or the well-known fallback)."""
+        """Remember the token endpoint from the discovery document (or the well-known fallback).
+
+        The endpoint is checked in :meth:`token_request`, so a downgraded one fails the call
+        instead of being swapped silently for the fallback.
+        """
         endpoint = document.get("token_endpoint") if isinstance(document, dict) else None
         self.token_endpoint = str(endpoint) if endpoint else self._host + FALLBACK_TOKEN_PATH
         return self.token_endpoint
@@ -98,7 +103,10 @@ class OAuthM2MAuth:
         return self.token_endpoint
 
     def token_request(self) -> ApiRequest:
-        endpoint = self.token_endpoint or self._host + FALLBACK_TOKEN_PATH
+        """The client-credentials POST; the client secret goes only to an https (or localhost) URL."""
+        endpoint = check_contacted_url(
+            self._source, self.token_endpoint or self._host + FALLBACK_TOKEN_PATH, "OAuth token endpoint"
+        )
         path = endpoint[len(self._host) :] if endpoint.startswith(self._host) else endpoint
         return ApiRequest(
             "POST",

@@ -161,6 +161,33 @@ def normalise_host(source: str, raw: str, scheme_hint: str | None = None, port: 
     return f"{parts.scheme}://{netloc}"
 
 
+def check_contacted_url(source: str, url: str, what: str) -> str:
+    """Apply the workspace host's rule to any other URL the hook contacts (e.g. a discovered OAuth
+    token endpoint): an absolute http(s) URL, and https unless the host is localhost. Returns ``url``.
+
+    The error names the URL's host (never a path or query, which could carry secrets).
+    """
+    text = str(url).strip()
+    try:
+        parts = urlsplit(text)
+        hostname = parts.hostname or ""
+    except ValueError:
+        parts, hostname = None, ""
+    if parts is None or parts.scheme not in ("http", "https") or not hostname or "@" in parts.netloc:
+        try:  # name the host even when the scheme is missing ("host:port/path")
+            shown = hostname or urlsplit("//" + text.split("://")[-1]).hostname or "(none)"
+        except ValueError:
+            shown = "(none)"
+        raise _fail(
+            source, f"{what} on host {shown!r} is not an absolute http(s) URL", "check the workspace URL"
+        )
+    if parts.scheme == "http" and hostname not in LOCAL_HOSTS:
+        raise _fail(
+            source, f"{what} on host {hostname!r} uses plain http, allowed only for localhost", "use https://"
+        )
+    return text
+
+
 def resolve_settings(
     *,
     conn_id: str | None,
