@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from airflow_dbx_provider.emulator.composition import Workspace
 
 
+MAX_ADMIN_BODY_BYTES = 1024 * 1024
+
+
 async def handle_admin(request: Request, state: Workspace) -> Response:
     path, method = request.url.path, request.method
     try:
@@ -43,19 +46,28 @@ async def handle_admin(request: Request, state: Workspace) -> Response:
             raise permission_denied("The emulator's control API needs the admin token.")
         body = await _json(request)
         with state.store.lock:
-            result = _dispatch(method, path, body, state)
+            try:
+                result = _dispatch(method, path, body, state)
+            except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+                # A malformed control request is the caller's mistake: a JSON 400, never a 500.
+                raise invalid_parameter(f"Invalid control request: {type(exc).__name__}") from None
     except EmulatorError as err:
         return JSONResponse(err.body(), status_code=err.status_code, headers=err.headers)
     return JSONResponse(result)
 
 
 async def _json(request: Request) -> dict[str, Any]:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_ADMIN_BODY_BYTES:
+        raise EmulatorError("REQUEST_ENTITY_TOO_LARGE", "The control request is larger than 1 MB.", 413)
     raw = await request.body()
+    if len(raw) > MAX_ADMIN_BODY_BYTES:
+        raise EmulatorError("REQUEST_ENTITY_TOO_LARGE", "The control request is larger than 1 MB.", 413)
     if not raw.strip():
         return {}
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise invalid_parameter("Invalid JSON body") from None
     if not isinstance(body, dict):
         raise invalid_parameter("Expected a JSON object")
@@ -92,8 +104,8 @@ def _dispatch(method: str, path: str, body: dict[str, Any], state: Workspace) ->
         return {}
     if (method, path) == ("POST", "/_emulator/time-scale"):
         scale = float(body.get("time_scale", 0))
-        if scale <= 0:
-            raise invalid_parameter("time_scale must be > 0")
+        if not 0 < scale <= 1000:  # NaN fails this too
+            raise invalid_parameter("time_scale must be > 0 and at most 1000")
         state.clock.time_scale = scale
         return {"time_scale": scale}
     raise endpoint_not_found(method, path)
@@ -125,13 +137,38 @@ document.getElementById('focus').textContent='Run '+m[2]+' of job '+m[1]+(r?'':'
 if(r){{r.style.background='#ffd';r.scrollIntoView();}}}}</script></body></html>"""
 
 
-def run_page(state: Workspace, limit: int = 200) -> HTMLResponse:
+_SIGN_IN = """<p>Runs are shown to whoever may view them: sign in with your token (kept in a
+same-site cookie for this page only).</p><form onsubmit="document.cookie='dbx_emulator_token='+
+encodeURIComponent(this.t.value)+';path=/;SameSite=Strict';location.reload();return false">
+<input name="t" type="password" placeholder="token" autocomplete="off"> <button>Show my runs</button></form>"""
+TOKEN_COOKIE = "dbx_emulator_token"
+
+
+def run_page(state: Workspace, request: Request | None = None, limit: int = 200) -> HTMLResponse:
     """What `run_page_url` (`/?o=<ws>#job/<job>/run/<run>`) opens: recent runs and their states.
 
-    Not behind auth (a browser cannot send the token); it shows names and states, no secrets.
+    A principal sees only the runs its token may view (CAN_VIEW on the run's job, admins all),
+    from an `Authorization: Bearer` header or the `dbx_emulator_token` cookie the page's sign-in
+    form sets (a browser cannot send a header). Without a valid token: no runs at all.
     """
+    authorization = request.headers.get("authorization") if request is not None else None
+    cookie = request.cookies.get(TOKEN_COOKIE) if request is not None else None
+    if not authorization and cookie:
+        authorization = f"Bearer {cookie}"
+    try:
+        principal = state.auth.authenticate(authorization) if authorization else None
+    except EmulatorError:
+        principal = None
+    if principal is None:
+        page = _PAGE.format(ws=html.escape(state.config.workspace_id), rows="")
+        return HTMLResponse(page.replace('<p id="focus"></p>', '<p id="focus"></p>' + _SIGN_IN))
     with state.store.lock:
-        runs = sorted(state.run_registry.runs.values(), key=lambda r: r["run_id"], reverse=True)[:limit]
+        visible = [
+            r
+            for r in state.run_registry.runs.values()
+            if state.permissions.job_permission_level(principal, r["job_id"]) is not None
+        ]
+        runs = sorted(visible, key=lambda r: r["run_id"], reverse=True)[:limit]
         rows = []
         for run in runs:
             st = run["state"]

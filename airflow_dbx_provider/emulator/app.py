@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
@@ -35,6 +36,12 @@ from airflow_dbx_provider.emulator.routing import ApiRequest, NoRoute, RawRespon
 from airflow_dbx_provider.emulator.sample_source import handle_sample_source
 
 log = logging.getLogger("airflow_dbx_provider.emulator")
+
+# Databricks: "The maximum allowed size of a request to the Jobs API is 10MB". Other families
+# take up to the workspace import limit (10 MB of content, base64 in JSON) plus room for fields.
+JOBS_MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_JSON_DEPTH = 64
 
 
 class ConnectionReset(Exception):
@@ -70,7 +77,7 @@ def create_app(state: Workspace) -> Starlette:
         if path.startswith("/_emulator/"):
             return await handle_admin(request, state)
         if path == "/" and method == "GET":
-            return run_page(state)
+            return run_page(state, request)
         if path.startswith("/sample-source/"):  # the example pipeline's fake external API
             return await handle_sample_source(request, state)
         if path == "/.well-known/databricks-config" or path.startswith("/oidc/"):
@@ -92,9 +99,11 @@ def create_app(state: Workspace) -> Starlette:
                     return await _drop_connection(request)
                 if action.error is not None:
                     raise action.error
-            state.rate_limiter.check(family, method, found.route.template)
             principal = state.auth.authenticate(request.headers.get("authorization"))
-            params, files = await _read_params(request)
+            # Charged after authentication: a caller without a valid token spends no budget.
+            state.rate_limiter.check(family, method, found.route.template)
+            limit = JOBS_MAX_BODY_BYTES if family.startswith(("jobs", "runs")) else MAX_BODY_BYTES
+            params, files = await _read_params(request, limit)
             api_request = ApiRequest(
                 method=method,
                 path=path,
@@ -105,8 +114,8 @@ def create_app(state: Workspace) -> Starlette:
                 headers=dict(request.headers),
                 files=files,
             )
-            with state.store.lock:
-                result = found.route.handler(api_request)
+            # Off the event loop: a slow request never keeps others (or the health probe) waiting.
+            result = await run_in_threadpool(_locked_call, state, found.route.handler, api_request)
             if inspect.isawaitable(result):  # a handler that waits (sql/statements) does so unlocked
                 result = await result
             response = _to_response(result)
@@ -124,6 +133,11 @@ def create_app(state: Workspace) -> Starlette:
     )
     app.state.workspace = state
     return app
+
+
+def _locked_call(state: Workspace, handler: Any, api_request: ApiRequest) -> Any:
+    with state.store.lock:
+        return handler(api_request)
 
 
 async def _drop_connection(request: Request) -> Response:
@@ -149,10 +163,67 @@ def _to_response(result: Any) -> Response:
     return JSONResponse(result if result is not None else {})
 
 
-async def _read_params(request: Request) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+def too_large(limit: int) -> EmulatorError:
+    return EmulatorError(
+        "REQUEST_ENTITY_TOO_LARGE",
+        f"The request is larger than {limit // (1024 * 1024)} MB, the maximum allowed size of a request.",
+        413,
+    )
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it passes `limit` (never buffered past it)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # let request.form() parse what was read
+    return body
+
+
+def check_json_value(value: Any) -> None:
+    """Nesting at most MAX_JSON_DEPTH deep; no string a UTF-8 wire could not carry (a lone surrogate)."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise malformed_request(f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels.")
+        if isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                _check_text(key)
+                pending.append((child, depth + 1))
+        elif isinstance(item, list):
+            pending.extend((child, depth + 1) for child in item)
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise malformed_request(
+            "The request holds a string that is not valid UTF-8 (a lone surrogate)."
+        ) from None
+
+
+async def _read_params(
+    request: Request, limit: int = MAX_BODY_BYTES
+) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
     """Merge query string and body. Airflow's async client sends GET arguments as a JSON body."""
     params: dict[str, Any] = dict(request.query_params)
+    for key, value in params.items():
+        _check_text(key)
+        _check_text(value)
     files: dict[str, UploadedFile] = {}
+    body = await _read_body(request, limit)
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data") or content_type.startswith(
         "application/x-www-form-urlencoded"
@@ -164,16 +235,16 @@ async def _read_params(request: Request) -> tuple[dict[str, Any], dict[str, Uplo
             else:
                 params[key] = value
         return params, files
-    body = await request.body()
     if body.strip():
         try:
             parsed = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise malformed_request(
                 "Invalid JSON given in the body of the request - expected a map"
             ) from None
         if not isinstance(parsed, dict):
             raise malformed_request("Invalid JSON given in the body of the request - expected a map")
+        check_json_value(parsed)
         params.update(parsed)
     return params, files
 

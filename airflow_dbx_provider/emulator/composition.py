@@ -87,6 +87,7 @@ class Workspace:
             active_runs=registry.active_runs,
             save=registry.save,
             index_task=registry.index_task,
+            on_error=self.record_server_error,
         )
         self.runs = RunsService(
             store,

@@ -14,20 +14,36 @@ from typing import Any
 
 from airflow_dbx_provider.emulator.errors import invalid_parameter
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MAX = 2**31 - 1
 
-def to_int(value: Any, name: str) -> int:
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def to_int(value: Any, name: str, minimum: int = INT64_MIN, maximum: int = INT64_MAX) -> int:
+    """An integer field, within int64 (the wire type of every Databricks integer) or the bounds given."""
+    number: int | None = None
     if isinstance(value, bool):
-        raise invalid_parameter(f"Invalid value for field {name}: expected an integer, got {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
+        number = None
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and len(value) <= 40:
         try:
-            return int(value.strip())
+            number = int(value.strip())
         except ValueError:
-            pass
-    raise invalid_parameter(f"Invalid value for field {name}: expected an integer, got {value!r}")
+            number = None
+    if number is None:
+        raise invalid_parameter(f"Invalid value for field {name}: expected an integer, got {_shown(value)}")
+    if not minimum <= number <= maximum:
+        raise invalid_parameter(
+            f"Invalid value for field {name}: {_shown(number)} is out of range [{minimum}, {maximum}]."
+        )
+    return number
 
 
 def to_bool(value: Any, default: bool = False) -> bool:
@@ -59,14 +75,19 @@ def encode_token(data: dict[str, Any]) -> str:
 
 
 def decode_token(token: str) -> dict[str, Any]:
+    """A cursor made by `encode_token`: a flat object of small non-negative integers."""
     try:
+        if len(token) > 200:
+            raise ValueError(token)
         padded = token + "=" * (-len(token) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if isinstance(data, dict):
+        if isinstance(data, dict) and all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= INT64_MAX for v in data.values()
+        ):
             return data
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeError, RecursionError):
         pass
-    raise invalid_parameter(f"Invalid page token: {token}")
+    raise invalid_parameter(f"Invalid page token: {_shown(token)}")
 
 
 def encode_offset_token(offset: int) -> str:
@@ -78,9 +99,11 @@ def decode_offset_token(token: str | None) -> int:
     if not token:
         return 0
     try:
+        if len(token) > 200:
+            raise ValueError(token)
         kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        if kind == "offset" and int(value) >= 0:
+        if kind == "offset" and value.isdigit() and int(value) <= INT32_MAX:
             return int(value)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeError):
         pass
-    raise invalid_parameter(f"Invalid page token: {token}")
+    raise invalid_parameter(f"Invalid page token: {_shown(token)}")

@@ -83,5 +83,13 @@ def test_run_page_lists_runs(api: Api) -> None:
     )["job_id"]
     run_id = api.post("/api/2.2/jobs/run-now", {"job_id": job_id})["run_id"]
     url = api.run(run_id)["run_page_url"]
-    page = requests.get(url, timeout=5)
+    page = requests.get(url, timeout=5, headers={"Authorization": f"Bearer {api.server.admin_token}"})
     assert page.status_code == 200 and f'id="run-{run_id}"' in page.text and "&lt;visible&gt;" in page.text
+    # The page shows runs only to a token that may view them (issue 11).
+    anonymous = requests.get(url, timeout=5)
+    assert anonymous.status_code == 200 and f'id="run-{run_id}"' not in anonymous.text
+    assert "&lt;visible&gt;" not in anonymous.text and "sign in" in anonymous.text
+    cookie = requests.get(url, timeout=5, cookies={"dbx_emulator_token": api.server.admin_token})
+    assert f'id="run-{run_id}"' in cookie.text
+    dave = requests.get(url, timeout=5, headers={"Authorization": "Bearer dave-token"})
+    assert f'id="run-{run_id}"' not in dave.text

@@ -129,7 +129,7 @@ def test_notebook_environment_is_minimal_and_explicit(report: dict[str, Any]) ->
         "PATH", "HOME", "TMPDIR", "TMP", "TEMP", "LANG", "LC_ALL", "PYTHONPATH", "PYTHONUNBUFFERED",
         "PYTHONDONTWRITEBYTECODE", "DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_DBFS_FUSE_ROOT",
         "DATABRICKS_RUNTIME_VERSION", "REQUESTS_CA_BUNDLE", "DBX_EMULATOR_CA_BUNDLE", "VIRTUAL_ENV",
-        "LC_CTYPE",
+        "LC_CTYPE", "DBX_EMULATOR_TASK_ATTEMPT",
     }  # fmt: skip
     assert set(env) <= allowed, set(env) - allowed
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.emulator.errors import invalid_parameter
 from airflow_dbx_provider.emulator.routing import ApiRequest, route
-from airflow_dbx_provider.emulator.services.job_settings import drop_nulls
+from airflow_dbx_provider.emulator.services.job_settings import check_job_clusters, check_name, drop_nulls
 from airflow_dbx_provider.emulator.services.run_requests import (
     LEGACY_TOP_LEVEL,
     OVERRIDE_FIELDS,
@@ -15,7 +15,7 @@ from airflow_dbx_provider.emulator.services.run_requests import (
     RunNow,
     Submit,
 )
-from airflow_dbx_provider.emulator.wire import to_int
+from airflow_dbx_provider.emulator.wire import INT32_MAX, to_int
 from airflow_dbx_provider.job_schema import TASK_KINDS
 
 if TYPE_CHECKING:
@@ -32,7 +32,12 @@ def jobs_route(template: str, method: str = "POST") -> Any:
 
 
 def _token(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
+    """An idempotency token: a string of at most 64 characters (checked by the runs service)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise invalid_parameter("Invalid value for field idempotency_token: expected a string.")
+    return value
 
 
 def _overriding(params: dict[str, Any]) -> dict[str, Any]:
@@ -140,16 +145,15 @@ class JobsHandlers:
             tasks = [{k: body[k] for k in LEGACY_TOP_LEVEL if k in body} | {"task_key": run_name[:100]}]
         elif tasks and not isinstance(tasks, list):
             raise invalid_parameter("Invalid value for field tasks: expected a list")
-        job_clusters = body.get("job_clusters", [])
-        if not isinstance(job_clusters, list):
-            raise invalid_parameter("Invalid value for field job_clusters: expected a list")
+        job_clusters = check_job_clusters(body.get("job_clusters", []))
+        check_name(run_name, "run_name")
         acl = body.get("access_control_list")
         request = Submit(
             run_name=run_name,
             tasks=list(tasks or []),
             job_clusters=job_clusters,
             # A legacy body's timeout belongs to its one task.
-            timeout_seconds=to_int(body.get("timeout_seconds", 0), "timeout_seconds")
+            timeout_seconds=to_int(body.get("timeout_seconds", 0), "timeout_seconds", 0, INT32_MAX)
             if body.get("tasks")
             else 0,
             access_control_list=acl or None,

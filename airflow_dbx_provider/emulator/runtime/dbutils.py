@@ -124,14 +124,30 @@ class Fs:
     """`dbutils.fs` over the local DBFS root (`dbfs:/a` → `$DATABRICKS_DBFS_FUSE_ROOT/a`)."""
 
     def _local(self, path: str) -> Path:
-        if path.startswith("file:"):
+        """The same path rules as the REST API (services/dbfs.py `normalize`, `local_path`):
+        absolute, no `..`, no NUL, and never through a symbolic link out of the DBFS root."""
+        if path.startswith("file:"):  # the driver's local disk, as on Databricks
             return Path(path[5:])
         root = Path(os.environ.get("DATABRICKS_DBFS_FUSE_ROOT", "/dbfs"))
-        if path.startswith("dbfs:"):
-            path = path[5:]
-        elif path.startswith("/dbfs/"):
-            path = path[5:]
-        return root / path.lstrip("/")
+        raw = path
+        if raw.startswith("dbfs:"):
+            raw = raw[5:]
+        elif raw.startswith("/dbfs/"):
+            raw = raw[5:]
+        if not raw.startswith("/") or "\x00" in raw or len(raw) > 4096:
+            raise ValueError(f"IllegalArgumentException: Path must be absolute and well-formed: {path}")
+        parts = [p for p in raw.split("/") if p not in ("", ".")]
+        if ".." in parts:
+            raise ValueError(f"IllegalArgumentException: Path must not contain '..': {path}")
+        local = root.joinpath(*parts)
+        current = root
+        for part in parts:
+            current = current / part
+            if current.is_symlink():
+                raise PermissionError(
+                    f"Path {path} goes through a symbolic link, which DBFS does not follow."
+                )
+        return local
 
     def _missing(self, path: str) -> FileNotFoundError:
         return FileNotFoundError(f"java.io.FileNotFoundException: File {path} does not exist.")

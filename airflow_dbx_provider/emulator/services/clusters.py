@@ -60,6 +60,9 @@ NODE_TYPES = [
 ]
 
 
+MAX_WORKERS = 100_000  # far above any real cluster; a bound keeps every size computation small
+
+
 def _not_found(cluster_id: str) -> Exception:
     return does_not_exist_400(f"Cluster {cluster_id} does not exist")
 
@@ -206,8 +209,8 @@ class ClustersService:
             cluster["autoscale"] = autoscale
             cluster.pop("num_workers", None)
         else:
-            if num_workers is None or num_workers < 0:
-                raise invalid_parameter("num_workers must be greater than or equal to 0.")
+            if num_workers is None or not 0 <= num_workers <= MAX_WORKERS:
+                raise invalid_parameter(f"num_workers must be between 0 and {MAX_WORKERS}.")
             cluster["num_workers"] = num_workers
             cluster.pop("autoscale", None)
         self._set_state(cluster, "RESIZING", "Resizing the cluster.", then="RUNNING")
@@ -293,6 +296,8 @@ class ClustersService:
             self._check_autoscale(spec["autoscale"])
         elif to_int(spec["num_workers"], "num_workers") < 0:
             raise invalid_parameter("num_workers must be greater than or equal to 0.")
+        elif to_int(spec["num_workers"], "num_workers") > MAX_WORKERS:
+            raise invalid_parameter(f"num_workers must be at most {MAX_WORKERS}.")
         if not spec.get("node_type_id") and not spec.get("instance_pool_id") and not spec.get("policy_id"):
             raise invalid_parameter("One of node_type_id or instance_pool_id must be specified.")
         minutes = spec.get("autotermination_minutes")
@@ -307,8 +312,8 @@ class ClustersService:
     def _check_autoscale(autoscale: Any) -> None:
         if not isinstance(autoscale, dict):
             raise invalid_parameter("autoscale must be an object with min_workers and max_workers.")
-        low = to_int(autoscale.get("min_workers", 0), "autoscale.min_workers")
-        high = to_int(autoscale.get("max_workers", 0), "autoscale.max_workers")
+        low = to_int(autoscale.get("min_workers", 0), "autoscale.min_workers", 0, MAX_WORKERS)
+        high = to_int(autoscale.get("max_workers", 0), "autoscale.max_workers", 0, MAX_WORKERS)
         if low < 0 or high < 1 or low > high:
             raise invalid_parameter(
                 "autoscale requires 0 <= min_workers <= max_workers and max_workers >= 1."

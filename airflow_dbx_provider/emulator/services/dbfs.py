@@ -47,17 +47,39 @@ def block_too_large(size: int) -> EmulatorError:
     )
 
 
+MAX_PATH_BYTES = 4096
+MAX_NAME_BYTES = 255
+MAX_PATH_DEPTH = 100
+
+
 def normalize(path: str | None) -> str:
-    """`dbfs:/a/b/` → `/a/b`; rejects relative paths and `..` escapes."""
+    """`dbfs:/a/b/` → `/a/b`; rejects relative paths, `..` escapes, NUL and over-long paths.
+
+    `runtime/dbutils.py` applies the same rules inside a notebook (it cannot import this).
+    """
     if not path:
         raise invalid_parameter("Missing required field: path")
+    if not isinstance(path, str):
+        raise invalid_parameter("Invalid value for field path: expected a string")
+    if len(path) > MAX_PATH_BYTES:
+        raise invalid_parameter(f"Path is longer than {MAX_PATH_BYTES} characters.")
+    if "\x00" in path or any(0xD800 <= ord(c) <= 0xDFFF for c in path):
+        raise invalid_parameter("Path contains a character that is not allowed (NUL or a lone surrogate).")
     raw = path[5:] if path.startswith("dbfs:") else path
     if not raw.startswith("/"):
         raise invalid_parameter(f"Path must be absolute: {path}")
     parts = [p for p in PurePosixPath(raw).parts[1:] if p not in ("", ".")]
     if ".." in parts:
         raise invalid_parameter(f"Path must not contain '..': {path}")
+    if len(parts) > MAX_PATH_DEPTH or any(len(p.encode()) > MAX_NAME_BYTES for p in parts):
+        raise invalid_parameter(
+            f"Path is nested deeper than {MAX_PATH_DEPTH} or has a name longer than {MAX_NAME_BYTES} bytes."
+        )
     return "/" + "/".join(parts)
+
+
+def _symlink(normalized: str) -> EmulatorError:
+    return invalid_parameter(f"Path {normalized} goes through a symbolic link, which DBFS does not follow.")
 
 
 class DbfsService:
@@ -75,9 +97,18 @@ class DbfsService:
 
     # ---- contract used by runs -------------------------------------------------------------
     def local_path(self, dbfs_path: str) -> Path:
-        """Where a DBFS path lives on disk (the file need not exist)."""
+        """Where a DBFS path lives on disk (the file need not exist); never through a symlink.
+
+        A notebook can leave a symlink under the root; following it would let any user read,
+        write or delete outside the DBFS root over REST, so a path through one is refused.
+        """
         normalized = normalize(dbfs_path)
-        return self.root.joinpath(*normalized.split("/")[1:]) if normalized != "/" else self.root
+        current = self.root
+        for part in normalized.split("/")[1:]:
+            current = current / part
+            if current.is_symlink():
+                raise _symlink(normalized)
+        return current
 
     # ---- files -------------------------------------------------------------------------------
     def put(self, path: str, contents: bytes, overwrite: bool) -> None:
@@ -144,10 +175,15 @@ class DbfsService:
         if not target.is_dir():
             return [self._status(normalized, target)]
         prefix = normalized.rstrip("/")
-        return [self._status(f"{prefix}/{child.name}", child) for child in sorted(target.iterdir())]
+        return [
+            self._status(f"{prefix}/{child.name}", child)
+            for child in sorted(target.iterdir())
+            if not child.is_symlink()  # never followed, so never shown
+        ]
 
     def mkdirs(self, path: str) -> None:
         normalized = normalize(path)
+        self.local_path(normalized)  # refuses a path through a symlink
         current = self.root
         for part in normalized.split("/")[1:]:
             current = current / part

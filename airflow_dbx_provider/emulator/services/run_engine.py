@@ -67,7 +67,9 @@ class RunEngine:
         active_runs: Callable[[], list[Run]],
         save: Callable[[Run], None],
         index_task: Callable[[int, int], None],
+        on_error: Callable[[BaseException], None] = lambda exc: None,
     ) -> None:
+        self._on_error = on_error
         self._clock = clock
         self._compute = compute
         self._tasks = tasks
@@ -153,8 +155,25 @@ class RunEngine:
         for run in self._active_runs():
             if rm.life(run) == rm.QUEUED or (rm.life(run) == "PENDING" and now < run.get("_setup_due", 0)):
                 continue
-            if self._advance(run, now):
+            try:
+                changed = self._advance(run, now)
+            except Exception as exc:  # one broken run must never stall the others
+                self._fail_run(run, exc)
+                changed = True
+            if changed:
                 self._save(run)
+
+    def _fail_run(self, run: dict[str, Any], exc: Exception) -> None:
+        """End a run the engine cannot advance in INTERNAL_ERROR; keep the bug for the tests."""
+        self._on_error(exc)
+        message = f"The emulator could not advance this run: {type(exc).__name__}."
+        try:
+            self._stop_tasks(run, "FAILED", message, user=False)
+        except Exception:  # the run's own state may be what is broken
+            pass
+        rm.set_state(run, "INTERNAL_ERROR", "FAILED", message, code="INTERNAL_ERROR")
+        run["end_time"] = self._now()
+        run.pop("_final", None)
 
     def _promote(self, queued: list[dict[str, Any]]) -> None:
         active: dict[int, int] = {}
@@ -163,7 +182,10 @@ class RunEngine:
                 active[run["job_id"]] = active.get(run["job_id"], 0) + 1
         for run in queued:
             if active.get(run["job_id"], 0) < (run["_max_concurrent"] or 0):
-                self._start(run)
+                try:
+                    self._start(run)
+                except Exception as exc:
+                    self._fail_run(run, exc)
                 active[run["job_id"]] = active.get(run["job_id"], 0) + 1
                 self._save(run)
 

@@ -73,6 +73,48 @@ def notebook_environment(
     return env
 
 
+TASK_MARKER = "DBX_EMULATOR_TASK_ATTEMPT"
+
+
+def kill_tree(pid: int | None, marker: bytes | None) -> None:
+    """SIGKILL a task's whole process tree: its process group, every descendant (found through
+    /proc parent links, so also those in a new session) and every process whose environment
+    carries the attempt's marker (a double-forked daemon). Linux only beyond the group.
+
+    `pid` None: the leader has exited and been reaped (its id may be reused): marker only.
+    """
+    victims = {pid} if pid is not None else set()
+    parents: dict[int, int] = {}
+    proc_root = Path("/proc")
+    entries = [e for e in proc_root.iterdir() if e.name.isdigit()] if proc_root.is_dir() else []
+    for entry in entries:
+        try:
+            stat = (entry / "stat").read_text()
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            if marker and marker in (entry / "environ").read_bytes().split(b"\0"):
+                victims.add(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    grew = True
+    while grew:
+        grew = False
+        for child, parent in parents.items():
+            if parent in victims and child not in victims:
+                victims.add(child)
+                grew = True
+    victims.discard(os.getpid())
+    if pid is not None:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    for victim in victims:
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def task_kind(task: dict[str, Any]) -> str:
     return next((kind for kind in TASK_KINDS if kind in task), "unknown")
 
@@ -95,6 +137,7 @@ class TaskExecutor:
         self._clock = clock
         self._env = env
         self._procs: dict[int, tuple[subprocess.Popen[bytes], str]] = {}  # task run id → (process, token)
+        self._markers: dict[int, str] = {}  # task run id → the TASK_MARKER value of its processes
 
     def _dir(self, task_run_id: int) -> Path:
         return self._data_dir / "task-runs" / str(task_run_id)
@@ -125,6 +168,8 @@ class TaskExecutor:
             home=str(workdir),
             ca_bundle=self._env.ca_bundle(),
         )
+        # Marks every process of this attempt, even one that leaves the process group and session.
+        env[TASK_MARKER] = f"{task['run_id']}-{os.urandom(8).hex()}"
         log = open(workdir / "output.log", "wb")
         try:
             proc = subprocess.Popen(
@@ -139,6 +184,7 @@ class TaskExecutor:
         finally:
             log.close()
         self._procs[task["run_id"]] = (proc, token)
+        self._markers[task["run_id"]] = env[TASK_MARKER]
 
     def _dbfs_root(self) -> Path:
         try:
@@ -225,6 +271,9 @@ class TaskExecutor:
             return None
         del self._procs[task["run_id"]]
         self._env.revoke_token(token)
+        marker = self._markers.pop(task["run_id"], "")
+        if marker:  # what the notebook left running (a daemon, a new session) ends with it
+            kill_tree(None, f"{TASK_MARKER}={marker}".encode())
         outcome = self._result(task["run_id"])
         if code != 0 and not outcome.get("error"):
             outcome["error"] = f"The Python process exited with code {code}."
@@ -246,12 +295,10 @@ class TaskExecutor:
             return
         proc, token = entry
         self._env.revoke_token(token)
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                proc.kill()
-            proc.wait(timeout=5)
+        marker = self._markers.pop(task_run_id, "")
+        alive = proc.poll() is None
+        kill_tree(proc.pid if alive else None, f"{TASK_MARKER}={marker}".encode() if marker else None)
+        proc.wait(timeout=5)
 
     def kill_all(self) -> None:
         for task_run_id in list(self._procs):
