@@ -11,8 +11,6 @@ from airflow_dbx_provider.emulator.clock import Clock
 from airflow_dbx_provider.emulator.config import EmulatorConfig, PrincipalSpec
 from airflow_dbx_provider.emulator.errors import EmulatorError, invalid_token, unauthenticated
 
-OAUTH_TOKEN_LIFETIME_SECONDS = 3600
-
 
 @dataclass(frozen=True)
 class Principal:
@@ -32,6 +30,7 @@ class Principal:
 class Authenticator:
     def __init__(self, config: EmulatorConfig, clock: Clock) -> None:
         self._clock = clock
+        self._lifetime = float(config.oauth_token_lifetime_seconds)
         self._lock = threading.Lock()
         admin = PrincipalSpec(config.admin_user, config.admin_token, "user", True, groups=["admins"])
         self._specs: dict[str, PrincipalSpec] = {admin.name: admin}
@@ -101,18 +100,33 @@ class Authenticator:
                 401,
                 body={"error": "invalid_client", "error_description": "Client authentication failed."},
             )
-        token = "dbxemu-oauth-" + secrets.token_hex(16)
-        with self._lock:
-            self._tokens[token] = (
-                self._principal(spec),
-                self._clock.monotonic() + OAUTH_TOKEN_LIFETIME_SECONDS,
-            )
+        token = self.issue_token(spec.name, "dbxemu-oauth-")
         return {
             "access_token": token,
             "token_type": "Bearer",
-            "expires_in": OAUTH_TOKEN_LIFETIME_SECONDS,
+            "expires_in": int(self._lifetime),
             "scope": form.get("scope", "all-apis"),
         }
+
+    @property
+    def token_lifetime(self) -> float:
+        """Seconds an issued OAuth / Entra / federation token stays valid (config)."""
+        return self._lifetime
+
+    def service_principal(self, client_id: str) -> PrincipalSpec | None:
+        """The configured service principal whose application (client) id is ``client_id``."""
+        spec = self._specs.get(client_id)
+        return spec if spec is not None and spec.kind == "service_principal" else None
+
+    def issue_token(self, principal_name: str, prefix: str) -> str:
+        """A bearer token of a known principal that expires after the configured lifetime."""
+        token = prefix + secrets.token_hex(16)
+        with self._lock:
+            self._tokens[token] = (
+                self._principal(self._specs[principal_name]),
+                self._clock.monotonic() + self._lifetime,
+            )
+        return token
 
     def expire_oauth_tokens(self) -> None:
         """Admin hook for tests: every issued OAuth token stops working now."""

@@ -21,6 +21,7 @@ from airflow_dbx_provider.emulator.config import EmulatorConfig
 from airflow_dbx_provider.emulator.control import Counters, FaultInjector, RateLimiter
 from airflow_dbx_provider.emulator.services.clusters import ClustersService
 from airflow_dbx_provider.emulator.services.dbfs import DbfsService
+from airflow_dbx_provider.emulator.services.entra import EntraService
 from airflow_dbx_provider.emulator.services.jobs import JobsService
 from airflow_dbx_provider.emulator.services.object_acls import ObjectAcls
 from airflow_dbx_provider.emulator.services.operations import JobOperations
@@ -53,6 +54,7 @@ class Workspace:
         self.clock = clock or Clock(config.time_scale)
         self.store = Store(self.data_dir / "state.sqlite3")
         self.auth = Authenticator(config, self.clock)
+        self.entra = EntraService(config, self.auth, self.clock)  # Entra ID, managed identity, federation
         self.counters = Counters()
         self.faults = FaultInjector()
         self.rate_limiter = RateLimiter(config.rate_limits, enabled=config.rate_limit_enabled)

@@ -10,6 +10,8 @@ from airflow_dbx_provider.api_families import FAMILY_RATES
 DEFAULT_ADMIN_TOKEN = "dbx-emulator-admin-token"
 DEFAULT_ADMIN_USER = "admin@example.com"
 DEFAULT_WORKSPACE_ID = "1234567890123456"
+DEFAULT_AZURE_TENANT_ID = "72f988bf-0000-4000-8000-00000000dbe1"
+DEFAULT_IDENTITY_HEADER = "dbx-emulator-identity-header"
 
 # Requests per second per endpoint family: the table the hooks pace themselves by
 # (airflow_dbx_provider/api_families.py). 0 disables the limit for a family.
@@ -53,3 +55,12 @@ class EmulatorConfig:
     missing_run_status: int = 400  # Databricks answers 400 INVALID_PARAMETER_VALUE; some clients expect 404
     workspace_dir: Path | None = None  # a folder on disk whose .py files appear as notebooks
     log_requests: bool = False
+    # Lifetime of every token the emulator issues for a client: OAuth M2M, Entra ID, managed
+    # identity and OIDC federation (short values test a client's refresh).
+    oauth_token_lifetime_seconds: float = 3600.0
+    # Entra ID (services/entra.py): the one tenant the emulator's authority knows.
+    azure_tenant_id: str = DEFAULT_AZURE_TENANT_ID
+    # Managed identity: the service principal a system-assigned identity is (None: none assigned; a
+    # user-assigned one is chosen by client_id), and the App Service IDENTITY_HEADER secret.
+    managed_identity: str | None = None
+    identity_header: str = DEFAULT_IDENTITY_HEADER
