@@ -13,21 +13,7 @@ from airflow_dbx_provider.hooks.databricks import DatabricksHook
 from airflow_dbx_provider.operators import DatabricksRunNowOperator, DatabricksSubmitRunOperator
 from airflow_dbx_provider.runs.state import RunState
 from tests.operators.support import notebook_task
-
-
-class FakeTI:
-    """The bits of a task instance the operators touch (no Airflow DB needed)."""
-
-    dag_id, task_id, run_id, map_index, try_number = "d", "t", "manual__1", -1, 1
-
-    def __init__(self) -> None:
-        self.xcoms: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcoms[key] = value
-
-    def xcom_pull(self, task_ids: str, key: str) -> Any:
-        return self.xcoms.get(key)
+from tests.support.task_instance import FakeTaskInstance
 
 
 def _wait_terminal(hook: DatabricksHook, run_id: int) -> RunState:
@@ -43,7 +29,7 @@ def test_on_kill_cancels_the_remote_run(workspace: Any) -> None:
     op = DatabricksSubmitRunOperator(
         task_id="t", tasks=[notebook_task("nap", "sleep", seconds="30")], polling_period_seconds=0.1
     )
-    ti = FakeTI()
+    ti = FakeTaskInstance()
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -71,7 +57,7 @@ def test_trigger_timeout_cancels_the_run_on_resume(workspace: Any) -> None:
     hook = DatabricksHook()
     run_id = hook.submit_run({"run_name": "long", "tasks": [notebook_task("nap", "sleep", seconds="30")]})
     op = DatabricksSubmitRunOperator(task_id="t", tasks=[notebook_task("nap", "sleep")], deferrable=True)
-    ti = FakeTI()
+    ti = FakeTaskInstance()
     ti.xcoms["run_id"] = run_id
     from tests.airflow_compat import TaskDeferralTimeout
 
@@ -89,7 +75,7 @@ def test_deferrable_execute_defers_with_a_plain_trigger(workspace: Any) -> None:
         deferrable=True,
         polling_period_seconds=1,
     )
-    ti = FakeTI()
+    ti = FakeTaskInstance()
     with pytest.raises(TaskDeferred) as info:
         op.execute({"ti": ti})  # type: ignore[arg-type]
     classpath, kwargs = info.value.trigger.serialize()
@@ -118,5 +104,5 @@ def test_invalid_json_fails_before_any_api_call(workspace: Any) -> None:
     with pytest.raises(
         DatabricksJobSpecError, match=r"tasks\[1\].depends_on\[0\].task_key 'c' is not a task"
     ):
-        op.execute({"ti": FakeTI()})  # type: ignore[arg-type]
+        op.execute({"ti": FakeTaskInstance()})  # type: ignore[arg-type]
     assert workspace.counters()["total_requests"] == before

@@ -14,28 +14,13 @@ from airflow_dbx_provider.triggers import DatabricksRunTrigger
 from tests.airflow_compat import TaskDeferred
 from tests.reliability.conftest import connection_json
 from tests.reliability.helpers import admin, status_counts
+from tests.support.task_instance import FakeTaskInstance
 
 RUNS = 200
 MAX_429 = 40  # observed: 0-10; the bound fails if the shared limiter stops pacing the burst
 
 
-class FakeTI:
-    """What the run operators read and write on a task instance (no Airflow DB)."""
-
-    dag_id, run_id, map_index, try_number = "burst", "manual__1", -1, 1
-
-    def __init__(self, task_id: str) -> None:
-        self.task_id = task_id
-        self.xcoms: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcoms[key] = value
-
-    def xcom_pull(self, task_ids: str, key: str) -> Any:
-        return self.xcoms.get(key)
-
-
-def _start(index: int) -> tuple[DatabricksSubmitRunOperator, FakeTI, DatabricksRunTrigger]:
+def _start(index: int) -> tuple[DatabricksSubmitRunOperator, FakeTaskInstance, DatabricksRunTrigger]:
     op = DatabricksSubmitRunOperator(
         task_id=f"submit_{index}",
         tasks=[
@@ -52,7 +37,7 @@ def _start(index: int) -> tuple[DatabricksSubmitRunOperator, FakeTI, DatabricksR
         deferrable=True,
         polling_period_seconds=0.2,
     )
-    ti = FakeTI(op.task_id)
+    ti = FakeTaskInstance(dag_id="burst", task_id=op.task_id)
     try:
         op.execute({"ti": ti})  # type: ignore[arg-type]
     except TaskDeferred as deferred:
