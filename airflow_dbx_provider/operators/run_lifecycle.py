@@ -15,7 +15,16 @@ from airflow.sdk.bases.operator import TriggerFailureReason
 
 from airflow_dbx_provider.exceptions import DbxError
 from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
-from airflow_dbx_provider.operators.idempotency import base_token, generation_token
+from airflow_dbx_provider.hooks.api import EP
+from airflow_dbx_provider.operators.idempotency import (
+    ExpectedRun,
+    base_token,
+    check_token,
+    generation_token,
+    started_before,
+    token_key,
+    verify_run,
+)
 from airflow_dbx_provider.operators.official_args import OfficialRetryArgsMixin
 from airflow_dbx_provider.runs.defaults import DEFAULT_POLLING_PERIOD_SECONDS, default_deferrable
 from airflow_dbx_provider.runs.links import (
@@ -105,10 +114,11 @@ class DatabricksRunLifecycleOperator(OfficialRetryArgsMixin, BaseOperator):
     def execute(self, context: Context) -> Any:
         self.prepare(context)
         run_id = self._start_or_attach(context)
+        run = self.hook.get_run(run_id)
+        self._verify_run(context, run)  # before any of its ids reaches XCom
         self.run_id = run_id
         ti = context["ti"]
         ti.xcom_push(key=XCOM_RUN_ID, value=run_id)
-        run = self.hook.get_run(run_id)
         push_run_page_url(context, run.get("run_page_url"))
         if run.get("job_id") is not None:
             ti.xcom_push(key=XCOM_JOB_ID, value=run["job_id"])
@@ -161,11 +171,32 @@ class DatabricksRunLifecycleOperator(OfficialRetryArgsMixin, BaseOperator):
             self.log.warning("Could not cancel Databricks run %s: %s", self.run_id, err)
 
     # ---- internals ---------------------------------------------------------------------------
+    def expected_run(self) -> ExpectedRun:
+        """What a run this operator starts looks like; a run returned for our token must match."""
+        return ExpectedRun()
+
+    def _verify_run(self, context: Context, run: Mapping[str, Any]) -> None:
+        """Refuse a run returned for our token that this task would not have started (docs/security.md)."""
+        try_number = int(getattr(context["ti"], "try_number", 1) or 1)
+        verify_run(
+            run,
+            self.expected_run(),
+            pre_existing=try_number > 1 or started_before(run, getattr(self, "_requested_at_ms", 0)),
+            whoami=self._whoami,
+        )
+
+    def _whoami(self) -> str | None:
+        """The connection's own user name (SCIM Me), asked once per try and only on re-attach."""
+        if not hasattr(self, "_me"):
+            self._me = self.hook.call(EP.SCIM_ME).get("userName")
+        return self._me
+
     def _base_token(self, context: Context) -> str:
         if self.idempotency_token:
-            return str(self.idempotency_token)
+            return check_token(self.idempotency_token)
         ti = context["ti"]
-        base = base_token(ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1))
+        key, _source = token_key(self.hook.settings.secrets)
+        base = base_token(ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1), key=key)
         if self.durable is False:  # a fresh run per try, still idempotent within the try
             return generation_token(base, 1000 + int(getattr(ti, "try_number", 1) or 1))
         return base
@@ -178,12 +209,14 @@ class DatabricksRunLifecycleOperator(OfficialRetryArgsMixin, BaseOperator):
         """
         try_number = 1 if self.durable is False else int(getattr(context["ti"], "try_number", 1) or 1)
         base = self._base_token(context)
+        self._requested_at_ms = int(time.time() * 1000)
         generation = 0
         while True:
             run_id = self.launch(context, generation_token(base, generation))
             if try_number <= 1 or generation >= try_number - 1:
                 return run_id
             run = self.hook.get_run(run_id)
+            self._verify_run(context, run)  # never repair or follow a run that is not ours
             state = RunState.of_run(run)
             if not state.is_terminal:
                 self.log.info("Re-attaching to run %s started by an earlier try (%s)", run_id, state)

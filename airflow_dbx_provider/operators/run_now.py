@@ -7,8 +7,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.exceptions import DatabricksConfigError
+from airflow_dbx_provider.operators.idempotency import ExpectedRun
 from airflow_dbx_provider.operators.official_args import merge_named
 from airflow_dbx_provider.operators.run_lifecycle import DatabricksRunLifecycleOperator
+from airflow_dbx_provider.runs.ids import positive_id
 from airflow_dbx_provider.runs.state import RunState
 
 if TYPE_CHECKING:
@@ -150,16 +152,16 @@ class DatabricksRunNowOperator(DatabricksRunLifecycleOperator):
         if token and not self.idempotency_token:
             self.idempotency_token = token
         if job_id not in (None, ""):
-            try:
-                self._resolved_job_id = int(str(job_id))
-            except ValueError:
-                raise DatabricksConfigError(f"job_id must be an integer, got {job_id!r}") from None
+            self._resolved_job_id = positive_id(job_id, "job_id")
         else:
             found = self.hook.find_job_id_by_name(str(job_name))  # raises when the name is ambiguous
             if found is None:
                 raise DatabricksConfigError(f"job_name {job_name!r}: no job of that name exists")
             self._resolved_job_id = found
         self._params = payload
+
+    def expected_run(self) -> ExpectedRun:
+        return ExpectedRun(job_id=self._resolved_job_id)
 
     def launch(self, context: Context, token: str) -> int:
         assert self._resolved_job_id is not None

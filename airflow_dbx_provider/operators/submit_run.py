@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.exceptions import DatabricksConfigError
+from airflow_dbx_provider.operators.idempotency import ExpectedRun
 from airflow_dbx_provider.operators.job_spec import validate_job_spec
 from airflow_dbx_provider.operators.official_args import merge_named
 from airflow_dbx_provider.operators.run_lifecycle import DatabricksRunLifecycleOperator
@@ -148,6 +149,12 @@ class DatabricksSubmitRunOperator(DatabricksRunLifecycleOperator):
         if token and not self.idempotency_token:
             self.idempotency_token = token
         self._spec = spec
+
+    def expected_run(self) -> ExpectedRun:
+        tasks = self._spec.get("tasks")
+        keys = frozenset(str(t.get("task_key")) for t in tasks) if isinstance(tasks, list) else None
+        name = self._spec.get("run_name")
+        return ExpectedRun(run_name=name if isinstance(name, str) else None, task_keys=keys)
 
     def launch(self, context: Context, token: str) -> int:
         return self.hook.submit_run({**self._spec, "idempotency_token": token})

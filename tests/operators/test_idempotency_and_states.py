@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_dbx_provider.operators.idempotency import base_token, generation_token
+from airflow_dbx_provider.operators.idempotency import base_token as keyed_base_token
+from airflow_dbx_provider.operators.idempotency import generation_token
 from airflow_dbx_provider.runs.state import RunState
 from airflow_dbx_provider.runs.summary import latest_task_attempts, run_summary
+
+KEY = b"k" * 32
+
+
+def base_token(dag_id: str, task_id: str, run_id: str, map_index: int | None) -> str:
+    return keyed_base_token(dag_id, task_id, run_id, map_index, key=KEY)
 
 
 def test_token_is_stable_short_and_distinct() -> None:

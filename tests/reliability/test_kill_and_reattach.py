@@ -18,7 +18,7 @@ from typing import Any
 import pendulum
 import pytest
 
-from airflow_dbx_provider.operators.idempotency import base_token
+from airflow_dbx_provider.operators.idempotency import _derive, base_token
 from tests.reliability.helpers import (
     load_dag,
     run_states,
@@ -74,7 +74,10 @@ def test_sigkill_then_retry_reattaches_to_the_same_run(
         logical_date=pendulum.datetime(2000, 1, 1, tz="UTC"), mark_success_pattern=".*"
     )
     assert server.counters()["runs_created"] == 0
-    env = {"RELIABILITY_SLEEP_SECONDS": SLEEP_SECONDS}
+    env = {
+        "RELIABILITY_SLEEP_SECONDS": SLEEP_SECONDS,
+        "AIRFLOW__DBX_PROVIDER__IDEMPOTENCY_SECRET": "reliability",
+    }
     log = tmp_path / "worker.log"
     # What the worker is doing when it dies: waiting on the run (sync) or in the trigger (deferred).
     waiting = "Run 1001 is RUNNING" if mode == "sync" else "running trigger in line"
@@ -107,5 +110,6 @@ def test_sigkill_then_retry_reattaches_to_the_same_run(
     assert f"Databricks run {run_id} succeeded" in text
     assert _ti_state(dag_id, airflow_run_id) == "success"
     # The token is the one derived from the task instance's ids, and maps to that one run.
-    token = base_token(dag_id, "nap", airflow_run_id, -1)
+    key = _derive("reliability")  # the deployment secret both tries were given
+    token = base_token(dag_id, "nap", airflow_run_id, -1, key=key)
     assert server.state.runs.tokens.get(token)["run_id"] == run_id
