@@ -1,8 +1,10 @@
 """One Databricks task as one Airflow task: ``DatabricksNotebookOperator`` and ``DatabricksTaskOperator``.
 
-The official provider's operators of the same names, standalone: each submits a one-task run
+The official provider's operators of the same names. Standalone, each submits a one-task run
 (``runs/submit``, carrying our idempotency token, so a retry re-attaches), waits for it (sync or
-deferred, through the shared poller) and explains a failure like every run operator here.
+deferred, through the shared poller) and explains a failure like every run operator here. Inside a
+``DatabricksWorkflowTaskGroup`` each is one task of the group's job and follows that task in the
+group's run (:mod:`~airflow_dbx_provider.operators.workflow_member`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from airflow_dbx_provider.exceptions import DatabricksConfigError
 from airflow_dbx_provider.job_schema import COMPUTE_FIELDS
 from airflow_dbx_provider.operators.job_spec import validate_job_spec
 from airflow_dbx_provider.operators.run_lifecycle import DatabricksRunLifecycleOperator
+from airflow_dbx_provider.operators.workflow_member import WorkflowMemberMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -23,17 +26,18 @@ MAX_TASK_KEY_LENGTH = 100
 RETRY_FIELDS = ("max_retries", "min_retry_interval_millis", "retry_on_timeout")
 
 
-class DatabricksTaskBaseOperator(DatabricksRunLifecycleOperator):
+class DatabricksTaskBaseOperator(WorkflowMemberMixin, DatabricksRunLifecycleOperator):
     """Base of the one-task operators: compute, task key, Databricks-native retries, submit and wait.
 
     :param databricks_task_key: the Databricks ``task_key`` (default: md5 of ``dag_id__task_id``,
         as the official provider; also when the given one is over 100 characters).
     :param existing_cluster_id: / :param new_cluster: the compute (one of them, or in ``task_config``).
-    :param job_cluster_key: only inside a Databricks workflow (a task group), which is not offered
-        here yet: a standalone task with it is refused before any API call.
+    :param job_cluster_key: only inside a ``DatabricksWorkflowTaskGroup`` (a key of its
+        ``job_clusters``): a standalone task with it is refused before any API call.
     :param max_retries: / :param min_retry_interval_millis: / :param retry_on_timeout: the task's
         Databricks-native retries.
-    :param workflow_run_metadata: accepted for the official signature; used only inside a workflow.
+    :param workflow_run_metadata: inside a workflow group, the launch task's ``{conn_id, job_id,
+        run_id}`` (set by the group); members follow their task of that run and never cancel it.
     :param caller: accepted for the official signature (a label for its logs).
     """
 
@@ -63,6 +67,8 @@ class DatabricksTaskBaseOperator(DatabricksRunLifecycleOperator):
         self.min_retry_interval_millis = min_retry_interval_millis
         self.retry_on_timeout = retry_on_timeout
         self._spec: dict[str, Any] = {}
+        if self._databricks_workflow_task_group is not None:
+            self.cancel_on_kill = False  # the run is the group's: killing one member leaves it alone
 
     @property
     def databricks_task_key(self) -> str:
@@ -111,6 +117,11 @@ class DatabricksTaskBaseOperator(DatabricksRunLifecycleOperator):
         task.update(self._retry_settings())
         task["task_key"] = self.databricks_task_key
         return {"run_name": self.databricks_task_key, "tasks": [task]}
+
+    def execute(self, context: Context) -> Any:
+        if self._databricks_workflow_task_group is not None:
+            return self.execute_in_workflow(context)
+        return super().execute(context)
 
     def prepare(self, context: Context) -> None:
         spec = self.build_spec()
@@ -182,6 +193,21 @@ class DatabricksNotebookOperator(DatabricksTaskBaseOperator):
         task: dict[str, Any] = {"notebook_task": notebook, "timeout_seconds": self._timeout_seconds()}
         if self.notebook_packages:
             task["libraries"] = list(self.notebook_packages)
+        return task
+
+    def workflow_task_base_json(self, group: Any, context: Context | None) -> dict[str, Any]:
+        """Inside a group, as the official: the group's ``notebook_params`` win over the task's, and
+        the group's ``notebook_packages`` are added to the task's."""
+        task = super().workflow_task_base_json(group, context)
+        notebook = task["notebook_task"]
+        group_params = self._rendered(getattr(group, "notebook_params", None) or {}, context)
+        notebook["base_parameters"] = {**(notebook.get("base_parameters") or {}), **group_params}
+        libraries = list(task.get("libraries") or [])
+        for package in getattr(group, "notebook_packages", None) or []:
+            if package not in libraries:
+                libraries.append(package)
+        if libraries:
+            task["libraries"] = libraries
         return task
 
     def build_spec(self) -> dict[str, Any]:
