@@ -13,6 +13,7 @@ from airflow_dbx_provider.operators.task import (
     DatabricksTaskBaseOperator,
     DatabricksTaskOperator,
 )
+from airflow_dbx_provider.operators.workflow import DatabricksWorkflowTaskGroup
 from airflow_dbx_provider.operators.workspace import DatabricksImportNotebookOperator
 from airflow_dbx_provider.runs.links import DatabricksRunPageLink
 
@@ -27,5 +28,6 @@ __all__ = [
     "DatabricksSubmitRunOperator",
     "DatabricksTaskBaseOperator",
     "DatabricksTaskOperator",
+    "DatabricksWorkflowTaskGroup",
     "validate_job_spec",
 ]
