@@ -48,7 +48,13 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "triggers": [
-            {"integration-name": INTEGRATION, "python-modules": ["airflow_dbx_provider.triggers.run"]}
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_dbx_provider.triggers.run",
+                    "airflow_dbx_provider.triggers.workflow_task",
+                ],
+            }
         ],
         "operators": [
             {
@@ -59,6 +65,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_dbx_provider.operators.run_now",
                     "airflow_dbx_provider.operators.cancel_run",
                     "airflow_dbx_provider.operators.task",
+                    "airflow_dbx_provider.operators.workflow",
                     "airflow_dbx_provider.operators.workspace",
                 ],
             }
@@ -69,7 +76,9 @@ def get_provider_info() -> dict[str, Any]:
         "extra-links": ["airflow_dbx_provider.runs.links.DatabricksRunPageLink"],
         "connection-types": [
             {
-                "hook-class-name": "airflow_dbx_provider.hooks.databricks.DatabricksHook",
+                # The DbApiHook, so that common-sql's operators and SqlSensor work with a dbx conn id
+                # (conn.get_hook()); our own operators build DatabricksHook directly.
+                "hook-class-name": "airflow_dbx_provider.hooks.sql_dbapi.DatabricksSqlHook",
                 "hook-name": "Databricks (dbx)",
                 "connection-type": "dbx",
                 "conn-fields": {

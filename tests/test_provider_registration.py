@@ -31,7 +31,7 @@ def dbx_form() -> dict:
 
 def test_connection_form_relabels_the_standard_fields(dbx_form: dict) -> None:
     fields = dbx_form["standard_fields"]
-    assert dbx_form["hook_class_name"] == "airflow_dbx_provider.hooks.databricks.DatabricksHook"
+    assert dbx_form["hook_class_name"] == "airflow_dbx_provider.hooks.sql_dbapi.DatabricksSqlHook"
     assert fields["host"]["title"] == "Workspace URL" and fields["host"]["placeholder"].startswith("https://")
     assert fields["password"]["title"] == "Personal access token"
     assert fields["port"]["hidden"] and fields["url_schema"]["hidden"]
@@ -61,6 +61,23 @@ def _registered_classes() -> list[str]:
 @pytest.mark.parametrize("module", _registered_modules())
 def test_registered_module_imports(module: str) -> None:
     importlib.import_module(module)
+
+
+def test_dbx_hook_class_is_a_full_connection_hook() -> None:
+    """What Airflow reads off a conn type's hook class, and common-sql's DbApiHook check."""
+    from airflow.providers.common.sql.hooks.sql import DbApiHook
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+    from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
+    from airflow_dbx_provider.hooks.sql_dbapi import DatabricksSqlHook
+
+    info = ProvidersManagerTaskRuntime().hooks["dbx"]  # what a task's get_hook() reads
+    assert info is not None and info.hook_class_name.endswith("sql_dbapi.DatabricksSqlHook")
+    assert info.connection_id_attribute_name == "databricks_conn_id"
+    assert issubclass(DatabricksSqlHook, DbApiHook)
+    assert (DatabricksSqlHook.conn_type, DatabricksSqlHook.default_conn_name) == ("dbx", DEFAULT_CONN_ID)
+    assert DatabricksSqlHook.hook_name == info.hook_name == "Databricks (dbx)"
+    assert "test_connection" in vars(DatabricksSqlHook)  # the REST check, not DbApiHook's SELECT 1
 
 
 @pytest.mark.parametrize("classpath", _registered_classes())

@@ -26,6 +26,7 @@ from airflow.providers.common.sql.hooks.sql import DbApiHook
 from airflow_dbx_provider.exceptions import DatabricksConfigError, DbxError
 from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
+from airflow_dbx_provider.hooks.settings import SETTING_NAMES
 from airflow_dbx_provider.hooks.sql import STATEMENT_TERMINAL_STATES, typed_parameter
 
 apilevel = "2.0"
@@ -237,20 +238,32 @@ class DatabricksSqlConnection:
 class DatabricksSqlHook(DbApiHook):
     """Common-sql hook for Databricks SQL warehouses over the Statement Execution API.
 
+    It is the hook class of conn type ``dbx``: common-sql's operators and ``SqlSensor`` given a
+    ``dbx`` connection id get this hook from ``conn.get_hook()``. REST calls go through a
+    ``DatabricksHook`` (:attr:`api`), which our own operators build directly.
+
+    Positional arguments follow the official hook's order (``databricks_conn_id``, ``http_path``,
+    ``sql_endpoint_name``, ``session_configuration``, ``http_headers``, ``catalog``, ``schema``).
+
     :param databricks_conn_id: connection (conn type ``dbx``); its extras may hold
-        ``warehouse_id`` or ``http_path``, ``catalog`` and ``schema``.
-    :param warehouse_id: SQL warehouse to run on (wins over ``http_path``).
+        ``warehouse_id``, ``http_path`` or ``sql_endpoint_name``, ``catalog`` and ``schema``.
     :param http_path: ``/sql/1.0/warehouses/<id>``, as the official provider takes it.
+    :param sql_endpoint_name: the warehouse's name (looked up once with ``sql/warehouses`` list).
+    :param session_configuration: / :param http_headers: / :param caller: the official hook's
+        Thrift-driver options; the Statement Execution API has no use for them (logged, ignored).
     :param catalog: default catalog of each statement.
     :param schema: default schema of each statement.
+    :param warehouse_id: SQL warehouse to run on (wins over ``http_path`` and the name).
     :param timeout_seconds: cancel a statement still running after this long (default: wait).
-    :param kwargs: other connection extras (common-sql passes them all) go to ``DatabricksHook``.
+    :param kwargs: connection settings (``read_timeout``, ``retry_deadline_seconds``...) go to
+        ``DatabricksHook``; common-sql also passes every connection extra, and extras that are not
+        settings are ignored here (the connection is read whole by ``DatabricksHook`` anyway).
     """
 
     conn_name_attr = "databricks_conn_id"
     default_conn_name = DEFAULT_CONN_ID
     conn_type = "dbx"
-    hook_name = "Databricks SQL (dbx)"
+    hook_name = "Databricks (dbx)"
     supports_autocommit = True
     _placeholder = "?"
     _test_connection_sql = "SELECT 1"
@@ -259,10 +272,14 @@ class DatabricksSqlHook(DbApiHook):
         self,
         databricks_conn_id: str = DEFAULT_CONN_ID,
         http_path: str | None = None,
-        warehouse_id: str | None = None,
+        sql_endpoint_name: str | None = None,
+        session_configuration: Mapping[str, str] | None = None,
+        http_headers: Sequence[tuple[str, str]] | None = None,
         catalog: str | None = None,
         schema: str | None = None,
+        caller: str | None = None,
         *,
+        warehouse_id: str | None = None,
         wait_timeout: str = "10s",
         timeout_seconds: float | None = None,
         poll_seconds: float = 1.0,
@@ -275,6 +292,7 @@ class DatabricksSqlHook(DbApiHook):
         self.databricks_conn_id = databricks_conn_id
         self._http_path = http_path or kwargs.pop("http_path", None)
         self._warehouse_id = warehouse_id or kwargs.pop("warehouse_id", None)
+        self._warehouse_name = sql_endpoint_name or kwargs.pop("sql_warehouse_name", None)
         self.catalog = catalog or kwargs.pop("catalog", None)
         self.schema = schema or kwargs.pop("schema", None)
         self.wait_timeout = wait_timeout
@@ -282,13 +300,27 @@ class DatabricksSqlHook(DbApiHook):
         self.poll_seconds = poll_seconds
         self._sleep = sleep or time.sleep
         self._api = api
-        self._api_overrides = kwargs
+        self._resolved_warehouse: str | None = None
+        if session_configuration or http_headers:
+            self.log.info(
+                "session_configuration and http_headers are Thrift-driver options: the Statement"
+                " Execution API does not take them (ignored)"
+            )
+        self._api_overrides = {k: v for k, v in kwargs.items() if k in SETTING_NAMES}
+        ignored = sorted(set(kwargs) - SETTING_NAMES)
+        if ignored:
+            self.log.debug("Not Databricks settings, ignored: %s", ", ".join(ignored))
 
     @property
     def api(self) -> DatabricksHook:
+        """The REST hook every statement goes through (same retries, rate limits and masking)."""
         if self._api is None:
             self._api = DatabricksHook(self.databricks_conn_id, sleep=self._sleep, **self._api_overrides)
         return self._api
+
+    def test_connection(self) -> tuple[bool, str]:  # type: ignore[override]  # DbApiHook's says None
+        """Airflow's "Test" button: the REST hook's check (authenticate, SCIM Me once); no warehouse needed."""
+        return self.api.test_connection()
 
     def _extras(self) -> dict[str, Any]:
         try:
@@ -298,19 +330,35 @@ class DatabricksSqlHook(DbApiHook):
 
     @property
     def warehouse_id(self) -> str:
-        extras = self._extras() if not (self._warehouse_id or self._http_path) else {}
-        found = (
-            self._warehouse_id
-            or warehouse_from_http_path(self._http_path)
-            or extras.get("warehouse_id")
-            or warehouse_from_http_path(extras.get("http_path"))
-        )
-        if not found:
-            raise DatabricksConfigError(
-                f"No SQL warehouse for {self.databricks_conn_id}: pass warehouse_id or http_path, "
-                "or set one of them in the connection's extras"
+        """The argument, else ``http_path``, else the warehouse named, else the same from the extras."""
+        if self._resolved_warehouse is None:
+            explicit = self._warehouse_id or self._http_path or self._warehouse_name
+            extras = {} if explicit else self._extras()
+            found = (
+                self._warehouse_id
+                or warehouse_from_http_path(self._http_path)
+                or extras.get("warehouse_id")
+                or warehouse_from_http_path(extras.get("http_path"))
             )
-        return str(found)
+            name = self._warehouse_name or extras.get("sql_endpoint_name")
+            if not found and name:
+                found = self._warehouse_named(str(name))
+            if not found:
+                raise DatabricksConfigError(
+                    f"No SQL warehouse for {self.databricks_conn_id}: pass warehouse_id, http_path or "
+                    "sql_endpoint_name, or set one of them in the connection's extras"
+                )
+            self._resolved_warehouse = str(found)
+        return self._resolved_warehouse
+
+    def _warehouse_named(self, name: str) -> str:
+        matches = [w["id"] for w in self.api.list_warehouses() if w.get("name") == name]
+        if len(matches) != 1:
+            raise DatabricksConfigError(
+                f"sql_endpoint_name {name!r}: {len(matches) or 'no'} SQL warehouses have that name"
+                + (" (give warehouse_id)" if matches else "")
+            )
+        return str(matches[0])
 
     def get_conn(self) -> DatabricksSqlConnection:
         extras = self._extras() if not (self.catalog and self.schema) else {}
