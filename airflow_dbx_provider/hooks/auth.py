@@ -1,4 +1,5 @@
-"""Credentials: a static PAT, or an OAuth M2M token cache that knows how to ask for a new token.
+"""Credentials: a static PAT, or an OAuth M2M token cache that knows how to ask for a new token
+(Azure and workload identity federation: hooks/azure.py, hooks/federation.py; make_auth picks).
 
 The OAuth source builds its discovery and token requests and parses the answers, but does no I/O:
 the sync and async hooks drive it with their own transport, through the same retry policy.
@@ -13,30 +14,17 @@ from typing import Any
 
 from airflow_dbx_provider.exceptions import DatabricksConfigError
 from airflow_dbx_provider.hooks.api import ApiRequest
-from airflow_dbx_provider.hooks.settings import AUTH_OAUTH_M2M, DbxSettings, check_contacted_url
+from airflow_dbx_provider.hooks.azure import AzureAuth
+from airflow_dbx_provider.hooks.federation import FederatedAuth
+from airflow_dbx_provider.hooks.masking import mask_secret
+from airflow_dbx_provider.hooks.settings import AUTH_AZURE_TYPES, AUTH_FEDERATED, AUTH_OAUTH_M2M, DbxSettings
+from airflow_dbx_provider.hooks.urls import check_contacted_url
 
 log = logging.getLogger(__name__)
 
 DISCOVERY_PATH = "/oidc/.well-known/oauth-authorization-server"
 FALLBACK_TOKEN_PATH = "/oidc/v1/token"
 REFRESH_MARGIN_SECONDS = 60.0
-
-
-def mask_secret(value: str | None) -> None:
-    """Register ``value`` with Airflow's secrets masker, if available (no-op outside Airflow)."""
-    if not value:
-        return
-    try:
-        from airflow.sdk.log import mask_secret as _mask
-    except ImportError:  # pragma: no cover - older Airflow layouts
-        try:
-            from airflow.sdk.execution_time.secrets_masker import mask_secret as _mask  # type: ignore
-        except ImportError:
-            return
-    try:
-        _mask(value)
-    except Exception:  # pragma: no cover - masking must never break a call
-        log.debug("could not register a secret with the masker")
 
 
 class PatAuth:
@@ -139,13 +127,17 @@ class OAuthM2MAuth:
         return tuple(s for s in (self._token, self._client_secret) if s)
 
 
-Auth = PatAuth | OAuthM2MAuth
+Auth = PatAuth | OAuthM2MAuth | AzureAuth | FederatedAuth
 
 
 def make_auth(settings: DbxSettings) -> Auth:
     """The credential object for resolved settings."""
     if settings.auth_type == AUTH_OAUTH_M2M:
         return OAuthM2MAuth(settings)
+    if settings.auth_type in AUTH_AZURE_TYPES:
+        return AzureAuth(settings)
+    if settings.auth_type == AUTH_FEDERATED:
+        return FederatedAuth(settings)
     if not settings.token:
         raise DatabricksConfigError(f"{settings.source}: no personal access token is set")
     return PatAuth(settings.token)

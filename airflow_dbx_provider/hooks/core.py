@@ -165,16 +165,19 @@ class ClientCore:
         if auth is None:  # pragma: no cover - _adopt always sets it
             raise RuntimeError("credentials are resolved before a flow runs")
         header = auth.cached_header()
-        if header is not None or not isinstance(auth, OAuthM2MAuth):
+        if header is not None or not auth.refreshable:
             return header
         fetched: str = yield Exclusive(self._token_flow(auth))
         return fetched
 
-    def _token_flow(self, auth: OAuthM2MAuth) -> Flow[str]:
-        """Discover the token endpoint (once; the well-known path when discovery fails), then fetch."""
+    def _token_flow(self, auth: Auth) -> Flow[str]:
+        """OAuth M2M: discover the token endpoint (once; the well-known path when discovery fails),
+        then fetch. Azure and federated credentials bring their own fetch flow."""
         header = auth.cached_header()  # another caller may have fetched it while this one waited
         if header is not None:
             return header
+        if not isinstance(auth, OAuthM2MAuth):
+            return (yield from auth.token_flow(self._request_flow))  # type: ignore[union-attr]
         if auth.token_endpoint is None:
             try:
                 auth.accept_discovery((yield from self._request_flow(auth.discovery_request())))
@@ -225,6 +228,9 @@ class ClientCore:
             headers["Content-Type"] = "application/json"
         if authorization:
             headers["Authorization"] = authorization
+            extra = getattr(self._auth, "extra_headers", None)
+            if extra is not None:  # Azure: the SP management token headers, when azure_resource_id is set
+                headers.update(extra())
         return headers
 
     def _secrets(self) -> tuple[str, ...]:

@@ -2,7 +2,7 @@
 
 A *flow* is a generator, in the pattern of httpx's ``Auth.auth_flow``: it yields what it needs
 done (:class:`Send` this request, :class:`Sleep` this long, run a sub-flow :class:`Exclusive`-ly
-under the hook's credential lock) and receives the answer (a :class:`Response`, ``None``, the
+under the hook's credential lock, :class:`Call` a blocking credential library) and receives the answer (a :class:`Response`, ``None``, the
 sub-flow's value). Transport failures are thrown into the flow at the ``yield`` that caused them,
 so retries, OAuth and error mapping are written once (``core.ClientCore``) and a driver is only
 the loop that performs steps: :func:`drive` for ``requests`` and :func:`adrive` for ``httpx``.
@@ -10,6 +10,7 @@ the loop that performs steps: :func:`drive` for ``requests`` and :func:`adrive` 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, closing
 from dataclasses import dataclass, field
@@ -46,6 +47,14 @@ class Exclusive:
 
 
 @dataclass(frozen=True)
+class Call:
+    """Run a blocking ``fn`` (a credential library's token fetch, e.g. azure-identity); answer with
+    its value. The blocking driver calls it; the asyncio driver runs it in a worker thread."""
+
+    fn: Callable[[], Any]
+
+
+@dataclass(frozen=True)
 class Response:
     """What a transport hands back: status, headers (read, never logged) and the raw body."""
 
@@ -54,7 +63,7 @@ class Response:
     body: bytes = b""
 
 
-Step = Send | Sleep | Exclusive
+Step = Send | Sleep | Exclusive | Call
 Flow = Generator[Step, Any, T]
 
 
@@ -79,6 +88,8 @@ def drive(
                     answer = send(step)
                 elif isinstance(step, Sleep):
                     sleep(step.seconds)
+                elif isinstance(step, Call):
+                    answer = step.fn()
                 else:
                     with lock:
                         answer = drive(step.flow, send, sleep, lock)
@@ -107,6 +118,8 @@ async def adrive(
                     answer = await send(step)
                 elif isinstance(step, Sleep):
                     await sleep(step.seconds)
+                elif isinstance(step, Call):
+                    answer = await asyncio.to_thread(step.fn)
                 else:
                     async with lock:
                         answer = await adrive(step.flow, send, sleep, lock)

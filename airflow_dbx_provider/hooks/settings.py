@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
-from airflow_dbx_provider.exceptions import DatabricksConfigError
+from airflow_dbx_provider.hooks.urls import LOCAL_HOSTS, check_contacted_url, fail, normalise_host
+
+__all__ = ["LOCAL_HOSTS", "DbxSettings", "check_contacted_url", "normalise_host", "resolve_settings"]
 
 log = logging.getLogger(__name__)
 
 AUTH_PAT = "pat"
 AUTH_OAUTH_M2M = "oauth-m2m"
-AUTH_TYPES = (AUTH_PAT, AUTH_OAUTH_M2M)
+AUTH_AZURE_SP = "azure-client-secret"  # Entra ID service principal (official: extra azure_tenant_id)
+AUTH_AZURE_MSI = "azure-msi"  # managed identity (official: use_azure_managed_identity)
+AUTH_AZURE_DEFAULT = "azure-default-credential"  # official: use_default_azure_credential
+AUTH_FEDERATED = "oidc-federation"  # an OIDC token exchanged at /oidc/v1/token (official: federated_*)
+AUTH_AZURE_TYPES = (AUTH_AZURE_SP, AUTH_AZURE_MSI, AUTH_AZURE_DEFAULT)
+AUTH_TYPES = (AUTH_PAT, AUTH_OAUTH_M2M, *AUTH_AZURE_TYPES, AUTH_FEDERATED)
 API_VERSIONS = ("2.1", "2.2")
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 #: Names accepted as connection extras and as hook kwargs.
 SETTING_NAMES = frozenset(
@@ -41,6 +45,13 @@ SETTING_NAMES = frozenset(
         "max_retry_after_seconds",
         "requests_per_second",
         "api_version",
+        "azure_tenant_id",
+        "azure_resource_id",
+        "azure_ad_endpoint",
+        "azure_managed_identity_client_id",
+        "federated_token_provider",
+        "oidc_token_filepath",
+        "oidc_token_env",
     }
 )
 
@@ -50,9 +61,6 @@ _NUMBERS: dict[str, float] = {
     "retry_deadline_seconds": 600.0,
     "max_retry_after_seconds": 120.0,
 }
-_HOSTNAME = re.compile(
-    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
-)
 
 
 class ConnectionLike(Protocol):
@@ -88,6 +96,17 @@ class DbxSettings:
     requests_per_second: float | None = None
     api_version: str = "2.2"
     source: str = "explicit settings"
+    #: Azure (auth types azure-*): tenant, the workspace's ARM resource id (adds the SP management
+    #: token headers), the authority host, and a user-assigned managed identity's client id.
+    azure_tenant_id: str | None = None
+    azure_resource_id: str | None = None
+    azure_ad_endpoint: str | None = None
+    azure_managed_identity_client_id: str | None = None
+    #: Federation: where the OIDC subject token comes from (a callable's dotted path, a file, or the
+    #: environment variable named by oidc_token_env, default DATABRICKS_OIDC_TOKEN).
+    federated_token_provider: str | None = None
+    oidc_token_filepath: str | None = None
+    oidc_token_env: str | None = None
 
     @property
     def verify(self) -> bool | str:
@@ -100,10 +119,6 @@ class DbxSettings:
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in logs or exception text."""
         return tuple(s for s in (self.token, self.client_secret) if s)
-
-
-def _fail(source: str, problem: str, fix: str) -> DatabricksConfigError:
-    return DatabricksConfigError(f"{source}: {problem} ({fix})")
 
 
 def _first(*values: Any) -> Any:
@@ -123,69 +138,55 @@ def _as_bool(source: str, name: str, value: Any) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise _fail(source, f"{name} {value!r} is not a boolean", f"set {name} to true or false")
+    raise fail(source, f"{name} {value!r} is not a boolean", f"set {name} to true or false")
 
 
 def _as_positive(source: str, name: str, value: Any) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise _fail(source, f"{name} {value!r} is not a number", f"set {name} to a positive number") from None
+        raise fail(source, f"{name} {value!r} is not a number", f"set {name} to a positive number") from None
     if not number > 0:
-        raise _fail(source, f"{name} {value!r} must be positive", f"set {name} to a positive number")
+        raise fail(source, f"{name} {value!r} must be positive", f"set {name} to a positive number")
     return number
 
 
-def normalise_host(source: str, raw: str, scheme_hint: str | None = None, port: int | None = None) -> str:
-    """Return ``scheme://host[:port]``; paths, queries and trailing slashes are dropped."""
-    fix = "set the connection's Host or DATABRICKS_HOST"
-    text = str(raw).strip()
-    candidate = text if "://" in text else f"{(scheme_hint or 'https').lower()}://{text}"
-    try:
-        parts = urlsplit(candidate)
-        parsed_port = parts.port
-    except ValueError:
-        raise _fail(source, f"host {raw!r} is not a valid URL", fix) from None
-    hostname = parts.hostname or ""
-    valid_name = bool(_HOSTNAME.match(hostname)) or (
-        ":" in hostname and re.fullmatch(r"[0-9A-Fa-f:.]+", hostname)
-    )
-    if parts.scheme not in ("http", "https") or not valid_name or "@" in parts.netloc:
-        raise _fail(source, f"host {raw!r} is not a valid URL", fix)
-    if parts.scheme == "http" and hostname not in LOCAL_HOSTS:
-        raise _fail(source, f"host {raw!r} uses plain http, allowed only for localhost", "use https://")
-    netloc = f"[{hostname}]" if ":" in hostname else hostname
-    final_port = parsed_port if parsed_port is not None else port
-    if final_port is not None:
-        netloc = f"{netloc}:{int(final_port)}"
-    return f"{parts.scheme}://{netloc}"
-
-
-def check_contacted_url(source: str, url: str, what: str) -> str:
-    """Apply the workspace host's rule to any other URL the hook contacts (e.g. a discovered OAuth
-    token endpoint): an absolute http(s) URL, and https unless the host is localhost. Returns ``url``.
-
-    The error names the URL's host (never a path or query, which could carry secrets).
-    """
-    text = str(url).strip()
-    try:
-        parts = urlsplit(text)
-        hostname = parts.hostname or ""
-    except ValueError:
-        parts, hostname = None, ""
-    if parts is None or parts.scheme not in ("http", "https") or not hostname or "@" in parts.netloc:
-        try:  # name the host even when the scheme is missing ("host:port/path")
-            shown = hostname or urlsplit("//" + text.split("://")[-1]).hostname or "(none)"
-        except ValueError:
-            shown = "(none)"
-        raise _fail(
-            source, f"{what} on host {shown!r} is not an absolute http(s) URL", "check the workspace URL"
+def _official_auth_type(
+    source: str, extra: Mapping[str, Any], login: str | None, password: str | None
+) -> str | None:
+    """The auth type an official-provider connection implies by its extras, in its precedence
+    (a token in the extra, or a Password without a Login, is a PAT before anything else)."""
+    if (
+        password
+        and not login
+        and not _as_bool(source, "service_principal_oauth", extra.get("service_principal_oauth"))
+    ):
+        return None
+    if extra.get("azure_tenant_id"):
+        return AUTH_AZURE_SP
+    if _as_bool(source, "use_azure_managed_identity", extra.get("use_azure_managed_identity")):
+        return AUTH_AZURE_MSI
+    if _as_bool(source, "use_default_azure_credential", extra.get("use_default_azure_credential")):
+        return AUTH_AZURE_DEFAULT
+    if _as_bool(source, "service_principal_oauth", extra.get("service_principal_oauth")):
+        return AUTH_OAUTH_M2M
+    if extra.get("federated_token_provider"):
+        return AUTH_FEDERATED
+    if login == "federated_aws" or _as_bool(source, "federated_aws", extra.get("federated_aws")):
+        raise fail(
+            source,
+            "AWS IAM token federation (federated_aws) is not offered",
+            "use federated_token_provider, a token file (oidc_token_filepath) or DATABRICKS_OIDC_TOKEN",
         )
-    if parts.scheme == "http" and hostname not in LOCAL_HOSTS:
-        raise _fail(
-            source, f"{what} on host {hostname!r} uses plain http, allowed only for localhost", "use https://"
-        )
-    return text
+    if login == "federated_k8s" or _as_bool(source, "federated_k8s", extra.get("federated_k8s")):
+        if not extra.get("k8s_projected_volume_token_path"):
+            raise fail(
+                source,
+                "federated_k8s reads a projected service-account token only (the TokenRequest API is not offered)",
+                "set extra 'k8s_projected_volume_token_path'",
+            )
+        return AUTH_FEDERATED
+    return None
 
 
 def resolve_settings(
@@ -214,7 +215,7 @@ def resolve_settings(
         scheme_hint = conn.schema
     raw_host = _first(overrides.get("host"), conn_host, extra.get("host"), env.get("DATABRICKS_HOST"))
     if raw_host is None:
-        raise _fail(source, "no workspace host is set", "set the connection's Host or DATABRICKS_HOST")
+        raise fail(source, "no workspace host is set", "set the connection's Host or DATABRICKS_HOST")
     use_conn_fields = overrides.get("host") is None and conn_host not in (None, "")
     host = normalise_host(
         source,
@@ -223,18 +224,31 @@ def resolve_settings(
         conn.port if (use_conn_fields and conn is not None) else None,
     )
 
+    login = conn.login if conn is not None else None
+    password = conn.password if conn is not None else None
     auth_type = pick("auth_type")
-    if auth_type is None and _as_bool(
-        source, "service_principal_oauth", extra.get("service_principal_oauth")
-    ):
-        auth_type = AUTH_OAUTH_M2M
+    if auth_type is None and not pick("token"):  # the official provider: a token wins over the rest
+        auth_type = _official_auth_type(source, extra, login, password)
     if auth_type is not None:
         auth_type = str(auth_type).strip().lower()
         if auth_type not in AUTH_TYPES:
-            raise _fail(source, f"auth_type {auth_type!r} is unknown", "use 'pat' or 'oauth-m2m'")
+            raise fail(source, f"auth_type {auth_type!r} is unknown", f"use one of {', '.join(AUTH_TYPES)}")
+    if auth_type in (*AUTH_AZURE_TYPES, AUTH_FEDERATED):
+        credentials = _token_source_fields(source, auth_type, pick, extra, login, password, env)
+    else:
+        credentials = _pat_or_m2m_fields(source, auth_type, overrides, extra, login, password, env)
+    return DbxSettings(host=host, source=source, **credentials, **_transport_fields(source, pick))
 
-    login = conn.login if conn is not None else None
-    password = conn.password if conn is not None else None
+
+def _pat_or_m2m_fields(
+    source: str,
+    auth_type: str | None,
+    overrides: Mapping[str, Any],
+    extra: Mapping[str, Any],
+    login: str | None,
+    password: str | None,
+    env: Mapping[str, str],
+) -> dict[str, Any]:
     token = _first(overrides.get("token"), extra.get("token"))
     client_id = _first(overrides.get("client_id"), extra.get("client_id"))
     client_secret = _first(overrides.get("client_secret"), extra.get("client_secret"))
@@ -252,57 +266,109 @@ def resolve_settings(
             auth_type = AUTH_PAT
             token = _first(token, env.get("DATABRICKS_TOKEN"))
     if auth_type == AUTH_PAT and not token:
-        raise _fail(
+        raise fail(
             source,
             "no personal access token is set",
             "set the connection's Password, extra 'token' or DATABRICKS_TOKEN",
         )
     if auth_type == AUTH_OAUTH_M2M:
         if not client_id:
-            raise _fail(
+            raise fail(
                 source, "oauth-m2m needs a client_id", "set extra 'client_id', Login or DATABRICKS_CLIENT_ID"
             )
         if not client_secret:
-            raise _fail(
+            raise fail(
                 source,
                 "oauth-m2m needs a client_secret",
                 "set extra 'client_secret', Password or DATABRICKS_CLIENT_SECRET",
             )
         token = None
+    return {
+        "auth_type": auth_type,
+        "token": str(token) if token else None,
+        "client_id": str(client_id) if client_id else None,
+        "client_secret": str(client_secret) if client_secret else None,
+    }
 
-    numbers = {}
+
+def _token_source_fields(
+    source: str,
+    auth_type: str,
+    pick: Callable[[str], Any],
+    extra: Mapping[str, Any],
+    login: str | None,
+    password: str | None,
+    env: Mapping[str, str],
+) -> dict[str, Any]:
+    """The Azure and federated auth types: no PAT; a client secret only for an Entra ID SP."""
+
+    def text(name: str) -> str | None:
+        value = pick(name)
+        return str(value).strip() if value not in (None, "") else None
+
+    client_id = _first(text("client_id"), None if (login or "").startswith("federated_") else login)
+    client_secret = None
+    authority = text("azure_ad_endpoint")
+    if authority:  # an authority host, bare or as a URL: https (localhost aside), as for the host
+        authority = authority.rstrip("/")
+        authority = check_contacted_url(
+            source, authority if "://" in authority else f"https://{authority}", "azure_ad_endpoint"
+        )
+    if auth_type == AUTH_AZURE_SP:
+        client_secret = _first(text("client_secret"), password)
+        for what, value, fix in (
+            ("azure_tenant_id", text("azure_tenant_id"), "set extra 'azure_tenant_id'"),
+            ("a client id", client_id, "set the connection's Login to the application (client) id"),
+            ("a client secret", client_secret, "set the connection's Password to the client secret"),
+        ):
+            if not value:
+                raise fail(source, f"{auth_type} needs {what}", fix)
+    token_file = None
+    if auth_type == AUTH_FEDERATED:
+        token_file = _first(
+            extra.get("k8s_projected_volume_token_path"),
+            text("oidc_token_filepath"),
+            env.get("DATABRICKS_OIDC_TOKEN_FILEPATH"),
+        )
+    return {
+        "auth_type": auth_type,
+        "client_id": str(client_id) if client_id else None,
+        "client_secret": str(client_secret) if client_secret else None,
+        "azure_tenant_id": text("azure_tenant_id"),
+        "azure_resource_id": text("azure_resource_id"),
+        "azure_ad_endpoint": authority,
+        "azure_managed_identity_client_id": text("azure_managed_identity_client_id"),
+        "federated_token_provider": text("federated_token_provider"),
+        "oidc_token_filepath": str(token_file) if token_file else None,
+        "oidc_token_env": text("oidc_token_env"),
+    }
+
+
+def _transport_fields(source: str, pick: Callable[[str], Any]) -> dict[str, Any]:
+    """Timeouts, retry bounds, rate, API version and TLS: the same for every auth type."""
+    fields: dict[str, Any] = {}
     for name, default in _NUMBERS.items():
         value = pick(name)
-        numbers[name] = default if value is None else _as_positive(source, name, value)
+        fields[name] = default if value is None else _as_positive(source, name, value)
     rps = pick("requests_per_second")
-    requests_per_second = None if rps is None else _as_positive(source, "requests_per_second", rps)
+    fields["requests_per_second"] = None if rps is None else _as_positive(source, "requests_per_second", rps)
 
     api_version = str(_first(pick("api_version"), "2.2")).strip()
     if api_version not in API_VERSIONS:
-        raise _fail(source, f"api_version {api_version!r} is not supported", "use '2.2' or '2.1'")
+        raise fail(source, f"api_version {api_version!r} is not supported", "use '2.2' or '2.1'")
+    fields["api_version"] = api_version
 
     ca_bundle = pick("ca_bundle")
     if ca_bundle is not None and not os.path.isfile(str(ca_bundle)):
-        raise _fail(
+        raise fail(
             source, f"ca_bundle {ca_bundle!r} is not a readable file", "set ca_bundle to a PEM file path"
         )
+    fields["ca_bundle"] = str(ca_bundle) if ca_bundle else None
     insecure = _as_bool(source, "insecure_skip_verify", pick("insecure_skip_verify"))
     if insecure:
         log.warning("%s: TLS certificate verification is DISABLED (insecure_skip_verify)", source)
-
-    return DbxSettings(
-        host=host,
-        auth_type=auth_type,
-        token=str(token) if token else None,
-        client_id=str(client_id) if client_id else None,
-        client_secret=str(client_secret) if client_secret else None,
-        ca_bundle=str(ca_bundle) if ca_bundle else None,
-        insecure_skip_verify=insecure,
-        api_version=api_version,
-        source=source,
-        requests_per_second=requests_per_second,
-        **numbers,
-    )
+    fields["insecure_skip_verify"] = insecure
+    return fields
 
 
 def with_overrides(settings: DbxSettings, overrides: Mapping[str, Any]) -> DbxSettings:
