@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 
-from airflow_dbx_provider.emulator.admin import handle_admin, run_page
+from airflow_dbx_provider.emulator.admin import handle_admin
 from airflow_dbx_provider.emulator.composition import Workspace
 from airflow_dbx_provider.emulator.errors import (
     EmulatorError,
@@ -31,9 +31,11 @@ from airflow_dbx_provider.emulator.handlers import (
     SecretsHandlers,
     WorkspaceHandlers,
 )
+from airflow_dbx_provider.emulator.handlers.entra import EntraHandlers
 from airflow_dbx_provider.emulator.handlers.sql import SqlHandlers
 from airflow_dbx_provider.emulator.routing import ApiRequest, NoRoute, RawResponse, RouteTable, UploadedFile
 from airflow_dbx_provider.emulator.sample_source import handle_sample_source
+from airflow_dbx_provider.emulator.ui import UiSessions, handle_ui, is_ui_path
 
 log = logging.getLogger("airflow_dbx_provider.emulator")
 
@@ -70,18 +72,22 @@ def route_table(state: Workspace) -> RouteTable:
 
 def create_app(state: Workspace) -> Starlette:
     routes = route_table(state)
+    ui_sessions = UiSessions(state.auth)
+    entra = EntraHandlers(state.entra, state.counters, lambda: state.base_url)
 
     async def dispatch(request: Request) -> Response:
         path = request.url.path
         method = request.method
         if path.startswith("/_emulator/"):
             return await handle_admin(request, state)
-        if path == "/" and method == "GET":
-            return run_page(state, request)
+        if is_ui_path(path):  # the workspace UI; `run_page_url` (`/?o=..#job/J/run/R`) opens it
+            return await handle_ui(request, state, ui_sessions)
         if path.startswith("/sample-source/"):  # the example pipeline's fake external API
             return await handle_sample_source(request, state)
         if path == "/.well-known/databricks-config" or path.startswith("/oidc/"):
-            return await _identity_endpoint(request, state)
+            return await _identity_endpoint(request, state, entra)
+        if not path.startswith("/api/") and (answer := await entra.dispatch(request)) is not None:
+            return answer  # Entra ID authority and managed-identity endpoints
         try:
             found = routes.match(method, path)
         except NoRoute as missing:
@@ -99,7 +105,10 @@ def create_app(state: Workspace) -> Starlette:
                     return await _drop_connection(request)
                 if action.error is not None:
                     raise action.error
-            principal = state.auth.authenticate(request.headers.get("authorization"))
+            # A bearer token, or the UI's session cookie (UI reads, and CSRF-checked UI actions).
+            principal = ui_sessions.authenticate(
+                method, found.route.template, request.headers, request.cookies
+            )
             # Charged after authentication: a caller without a valid token spends no budget.
             state.rate_limiter.check(family, method, found.route.template)
             limit = JOBS_MAX_BODY_BYTES if family.startswith(("jobs", "runs")) else MAX_BODY_BYTES
@@ -249,7 +258,7 @@ async def _read_params(
     return params, files
 
 
-async def _identity_endpoint(request: Request, state: Workspace) -> Response:
+async def _identity_endpoint(request: Request, state: Workspace, entra: EntraHandlers) -> Response:
     """Host metadata and OAuth M2M: what databricks-sdk reads before any API call."""
     base = state.base_url or str(request.base_url).rstrip("/")
     path = request.url.path
@@ -273,6 +282,8 @@ async def _identity_endpoint(request: Request, state: Workspace) -> Response:
         )
     if path == "/oidc/v1/token" and request.method == "POST":
         form = {key: str(value) for key, value in (await request.form()).items()}
+        if entra.is_token_exchange(form):  # workload identity federation (RFC 8693)
+            return await entra.exchange(form)
         try:
             token = state.auth.issue_oauth_token(request.headers.get("authorization"), form)
         except EmulatorError as err:

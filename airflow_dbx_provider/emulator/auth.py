@@ -113,6 +113,11 @@ class Authenticator:
         """Seconds an issued OAuth / Entra / federation token stays valid (config)."""
         return self._lifetime
 
+    @token_lifetime.setter
+    def token_lifetime(self, seconds: float) -> None:
+        """Tests shorten it to see a client refresh; tokens already issued keep their expiry."""
+        self._lifetime = float(seconds)
+
     def service_principal(self, client_id: str) -> PrincipalSpec | None:
         """The configured service principal whose application (client) id is ``client_id``."""
         spec = self._specs.get(client_id)
