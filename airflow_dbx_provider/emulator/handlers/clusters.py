@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.emulator.errors import invalid_parameter
 from airflow_dbx_provider.emulator.routing import ApiRequest, route
-from airflow_dbx_provider.emulator.wire import decode_offset_token, encode_offset_token, to_bool
+from airflow_dbx_provider.emulator.wire import decode_offset_token, encode_offset_token, to_bool, to_int
 
 if TYPE_CHECKING:
     from airflow_dbx_provider.emulator.services.clusters import ClustersService
@@ -96,7 +96,7 @@ class ClustersHandlers:
         limit = req.int("limit") or req.int("page_size") or 50
         if not 1 <= limit <= 500:
             raise invalid_parameter("limit must be between 1 and 500.")
-        offset = req.int("offset", 0) or 0
+        offset = to_int(req.get("offset") or 0, "offset", 0)
         return self.clusters.events(_cluster_id(req), limit, offset, req.str("order", "DESC") or "DESC")
 
     @clusters_route("GET", "get")

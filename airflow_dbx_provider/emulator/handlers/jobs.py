@@ -51,6 +51,12 @@ def _object(req: ApiRequest, name: str) -> dict[str, Any]:
     return value
 
 
+def _offset(req: ApiRequest) -> int:
+    """The deprecated `offset` of jobs/list and runs/list: 0 or more."""
+    value = req.get("offset")
+    return 0 if value is None or value == "" else to_int(value, "offset", 0)
+
+
 def _key_list(value: Any, name: str) -> list[str]:
     if value is None:
         return []
@@ -92,7 +98,7 @@ class JobsHandlers:
             req.principal,
             req.version,
             limit=req.int("limit", 20) or 20,
-            offset=req.int("offset", 0) or 0,
+            offset=_offset(req),
             page_token=req.str("page_token") or None,
             name=req.str("name") or None,
             expand_tasks=req.bool("expand_tasks"),
@@ -191,6 +197,7 @@ class JobsHandlers:
 
     @jobs_route("/jobs/runs/list", "GET")
     def list_runs(self, req: ApiRequest) -> dict[str, Any]:
+        _offset(req)  # deprecated and unused here, but a negative one is still a 400
         query = RunFilter(
             job_id=req.int("job_id"),
             active_only=req.bool("active_only"),

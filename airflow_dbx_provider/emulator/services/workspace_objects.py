@@ -146,11 +146,11 @@ class WorkspaceObjectsService:
             )
         if normalized == "/" or normalized in DEFAULT_FOLDERS:
             raise invalid_parameter(f"Path ({normalized}) cannot be deleted.")
+        if descendants and not recursive:
+            raise EmulatorError("DIRECTORY_NOT_EMPTY", f"Folder ({normalized}) is not empty.", 400)
         if normalized.count("/") == 2 and normalized.startswith("/Users/"):
             if normalized[len("/Users/") :] in self._home_owners:
                 raise permission_denied(f"Path ({normalized}) is a user's home folder and cannot be deleted.")
-        if descendants and not recursive:
-            raise EmulatorError("DIRECTORY_NOT_EMPTY", f"Folder ({normalized}) is not empty.", 400)
         for child in descendants:  # a user may delete a folder only with CAN_MANAGE on all it holds
             self._require(principal, child, "CAN_MANAGE")
         for child in descendants:
