@@ -102,3 +102,15 @@ with DAG(
     with DatabricksWorkflowTaskGroup(group_id="wf", job_clusters=JOB_CLUSTERS):
         notebook("only", "ok", False)
 crash_dag.get_task("wf.launch").__class__ = CrashAfterLaunchOnFirstTry
+
+#: A notebook the clear test writes failing, then fixes (tests/operators/test_workflow_group.py).
+FIXABLE = f"{NB}/fixable"
+
+for mode, deferrable in (("sync", False), ("deferred", True)):
+    with DAG(f"dbx_workflow_clear_{mode}", schedule=None, start_date=START, catchup=False) as clear_dag:
+        with DatabricksWorkflowTaskGroup(group_id="wf", job_clusters=JOB_CLUSTERS):
+            load = notebook("load", "ok", deferrable)
+            fixable = notebook("fixable", "fixable", deferrable)
+            report = notebook("report", "ok", deferrable)
+            load >> fixable >> report
+    globals()[clear_dag.dag_id] = clear_dag
