@@ -4,6 +4,7 @@ refresh; a refused secret is one line naming the connection and the auth type.""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -239,3 +240,31 @@ def test_bad_azure_settings_fail_before_any_request(
     with pytest.raises(DatabricksConfigError, match=expected) as raised:
         resolve_settings(conn_id="azure_cfg", conn=Conn(), env={})
     assert str(raised.value).startswith("connection 'azure_cfg': ")
+
+
+def test_form_test_button_authenticates_an_azure_connection(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the UI's Test button runs ([core] test_connection = Enabled): the dbx conn type's hook."""
+    from airflow.models.connection import Connection
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AZURE_FORM",
+        json.dumps(
+            {
+                "conn_type": "dbx",
+                "host": emulator.url,
+                "login": SP,
+                "password": SP_SECRET,
+                "extra": {
+                    "auth_type": "azure-client-secret",
+                    "azure_tenant_id": TENANT,
+                    "azure_ad_endpoint": emulator.url,
+                    "ca_bundle": ca_bundle(emulator),
+                },
+            }
+        ),
+    )
+    ok, message = Connection.get_connection_from_secrets("azure_form").test_connection()
+    assert ok, message
+    assert message.endswith(f"as {SP}")
