@@ -84,13 +84,42 @@ def get_provider_info() -> dict[str, Any]:
                 "conn-fields": {
                     "auth_type": _string(
                         "Auth type",
-                        "pat: personal access token in Password; oauth-m2m: service principal client id/secret",
+                        "pat: token in Password; oauth-m2m: Databricks service principal (Login/Password ="
+                        " client id/secret); azure-client-secret: Entra ID service principal (Login/Password"
+                        " + tenant); azure-msi: managed identity; azure-default-credential:"
+                        " DefaultAzureCredential; oidc-federation: an OIDC token exchanged for a Databricks"
+                        " token (client id in Login)",
                         default="pat",
-                        enum=["pat", "oauth-m2m"],
+                        enum=[
+                            "pat",
+                            "oauth-m2m",
+                            "azure-client-secret",
+                            "azure-msi",
+                            "azure-default-credential",
+                            "oidc-federation",
+                        ],
                     ),
-                    "client_id": _string("OAuth client ID", "Service principal application id (oauth-m2m)"),
-                    "client_secret": _string(
-                        "OAuth client secret", "Service principal OAuth secret (oauth-m2m)", format="password"
+                    "azure_tenant_id": _string("Azure tenant ID", "Entra ID tenant (azure-client-secret)"),
+                    "azure_resource_id": _string(
+                        "Azure workspace resource ID",
+                        "/subscriptions/.../workspaces/<name>: adds the SP management token headers, for a"
+                        " service principal not yet in the workspace",
+                    ),
+                    "azure_ad_endpoint": _string(
+                        "Entra ID authority",
+                        "Authority host (default login.microsoftonline.com, or AZURE_AUTHORITY_HOST)",
+                    ),
+                    "azure_managed_identity_client_id": _string(
+                        "Managed identity client ID", "A user-assigned managed identity (azure-msi)"
+                    ),
+                    "federated_token_provider": _string(
+                        "OIDC token provider",
+                        "Dotted path to a callable returning the OIDC token (oidc-federation)",
+                    ),
+                    "oidc_token_filepath": _string(
+                        "OIDC token file",
+                        "File holding the OIDC token, re-read at each exchange (oidc-federation; default:"
+                        " the DATABRICKS_OIDC_TOKEN environment variable)",
                     ),
                     "ca_bundle": _string(
                         "CA bundle path", "PEM file used to verify the workspace certificate"
@@ -126,13 +155,13 @@ def get_provider_info() -> dict[str, Any]:
                     "hidden-fields": ["schema", "port", "extra"],
                     "relabeling": {
                         "host": "Workspace URL",
-                        "login": "OAuth client ID (optional)",
-                        "password": "Personal access token",
+                        "login": "Client ID (service principal)",
+                        "password": "Token or client secret",
                     },
                     "placeholders": {
                         "host": "https://adb-1234567890123456.7.azuredatabricks.net",
-                        "password": "dapi... (or the OAuth client secret with auth type oauth-m2m)",
-                        "login": "service principal application id, with auth type oauth-m2m",
+                        "password": "dapi... (or the client secret: oauth-m2m, azure-client-secret)",
+                        "login": "application (client) id: oauth-m2m, azure-client-secret, oidc-federation",
                     },
                 },
             }

@@ -33,18 +33,31 @@ def test_connection_form_relabels_the_standard_fields(dbx_form: dict) -> None:
     fields = dbx_form["standard_fields"]
     assert dbx_form["hook_class_name"] == "airflow_dbx_provider.hooks.sql_dbapi.DatabricksSqlHook"
     assert fields["host"]["title"] == "Workspace URL" and fields["host"]["placeholder"].startswith("https://")
-    assert fields["password"]["title"] == "Personal access token"
+    assert fields["password"]["title"] == "Token or client secret"
+    assert fields["login"]["title"] == "Client ID (service principal)"
     assert fields["port"]["hidden"] and fields["url_schema"]["hidden"]
 
 
 def test_connection_form_offers_auth_retry_and_rate_limit_settings(dbx_form: dict) -> None:
+    from airflow_dbx_provider.hooks.settings import AUTH_TYPES, SETTING_NAMES
+
     extras = dbx_form["extra_fields"]
-    expected = {"auth_type", "client_id", "client_secret", "ca_bundle", "retry_deadline_seconds"}
-    assert expected | {"max_retry_after_seconds", "requests_per_second"} <= set(extras)
-    assert extras["client_secret"]["schema"]["format"] == "password"  # masked in the UI
-    assert set(extras["auth_type"]["schema"]["enum"]) >= {"pat", "oauth-m2m"}
+    expected = {"auth_type", "ca_bundle", "retry_deadline_seconds", "azure_tenant_id", "azure_resource_id"}
+    expected |= {"azure_ad_endpoint", "azure_managed_identity_client_id", "federated_token_provider"}
+    assert expected | {"max_retry_after_seconds", "requests_per_second", "oidc_token_filepath"} <= set(extras)
+    assert set(extras["auth_type"]["schema"]["enum"]) == set(AUTH_TYPES)
     for name, field in extras.items():
         assert field["description"], f"{name} has no help text"
+        assert name in SETTING_NAMES, f"{name} is shown but not read"
+
+
+def test_connection_form_shows_each_setting_once(dbx_form: dict) -> None:
+    """The client id and secret live in Login and Password only, not again as extra fields."""
+    extras = dbx_form["extra_fields"]
+    assert not {"client_id", "client_secret", "token", "host"} & set(extras)
+    shown = [f["title"] for f in dbx_form["standard_fields"].values() if f and not f.get("hidden")]
+    shown += [f["schema"]["title"] for f in extras.values()]
+    assert len(shown) == len(set(shown)), shown
 
 
 def _registered_modules() -> list[str]:
