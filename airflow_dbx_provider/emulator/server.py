@@ -162,7 +162,10 @@ class EmulatorServer:
             lifespan="off",
             access_log=False,
             log_level="warning",
+            # Idle keep-alive connections are closed after 30 s, so idle sockets cannot pile up
+            # (shorter would race clients that poll every few seconds on a reused connection).
             timeout_keep_alive=30,
+            limit_concurrency=4096,  # beyond this many connections, 503 instead of exhausting descriptors
             timeout_graceful_shutdown=1,
             backlog=2048,
             **ssl_args,
