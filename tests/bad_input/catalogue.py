@@ -207,7 +207,7 @@ CASES: tuple[Case, ...] = (
         "extra `auth_type: kerberos`",
         _conn(host="{url}", password="t", extra={"auth_type": "kerberos"}),
         CE,
-        f"{C}: auth_type 'kerberos' is unknown (use 'pat' or 'oauth-m2m')",
+        f"{C}: auth_type 'kerberos' is unknown (use one of pat, oauth-m2m, azure-client-secret, azure-msi, azure-default-credential, oidc-federation)",
     ),
     Case(
         "conn-oauth-no-client-id",
