@@ -30,11 +30,8 @@ nox.options.sessions = ["lint", "typecheck", "browser", "tests", "tests_oldest_a
 # by the `oldest-airflow` dependency group): the suites that touch Airflow's API.
 OLDEST_AIRFLOW_SUITES = ["tests/hooks", "tests/operators", "tests/sensors", "tests/triggers"]
 # Most of the suite waits (simulated runs, real Airflow processes, polling) rather than computes, so
-# more workers than the 2 cores of CI pay off; tests sharing one `airflow standalone` stay on one
-# worker (tests/conftest.py groups them). DBX_TEST_WORKERS=0 runs everything in this process.
-PARALLEL = ["-n", os.environ.get("DBX_TEST_WORKERS", "4"), "--dist", "loadgroup"]
-# The whole suite, slow end-to-end tests included, with the slowest 15 named at the end.
-WHOLE_SUITE = [*PARALLEL, "--durations=15"]
+# more workers than the 2 cores of CI pay off. DBX_TEST_WORKERS=0 runs everything in this process.
+PARALLEL = ["-n", os.environ.get("DBX_TEST_WORKERS", "4")]
 
 
 def _sync(session: nox.Session, *args: str) -> None:
@@ -114,7 +111,13 @@ def _no_browser(session: nox.Session, reason: str) -> None:
 def tests(session: nox.Session) -> None:
     """pytest on the locked latest Airflow: the whole suite (slow end-to-end tests included), or posargs."""
     _sync(session, "--extra=dev")
-    session.run("python", "-m", "pytest", *(session.posargs or WHOLE_SUITE))
+    if session.posargs:
+        session.run("python", "-m", "pytest", *session.posargs)
+        return
+    # The end-to-end tests run real `airflow standalone` and a browser: alone, after the rest, so
+    # their start-up and timeouts do not compete with four busy workers for two cores.
+    session.run("python", "-m", "pytest", *PARALLEL, "--durations=15", "--ignore=tests/e2e")
+    session.run("python", "-m", "pytest", "--durations=5", "tests/e2e")
 
 
 @nox.session

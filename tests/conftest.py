@@ -12,8 +12,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parent.parent
 
 pytest_plugins = ["tests.airflow_workspace"]
@@ -49,12 +47,3 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
         },
     ]
 )
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (--dist loadgroup) the tests sharing one `airflow standalone` (a session
-    fixture, so one per worker) run on one worker: starting it costs more than any of them."""
-    for item in items:
-        if "real_airflow" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("real_airflow"))
