@@ -1,4 +1,6 @@
-"""`/_emulator/*`: test controls (admin token required) and the public run page at `/`.
+"""`/_emulator/*`: test controls (admin token required).
+
+The run page `run_page_url` opens (`/?o=<ws>#job/<job>/run/<run>`) is the workspace UI (`ui/`).
 
 | Route | Body / effect |
 |---|---|
@@ -15,12 +17,11 @@
 
 from __future__ import annotations
 
-import html
 import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from airflow_dbx_provider.emulator.errors import (
     EmulatorError,
@@ -124,64 +125,3 @@ def configure_faults(state: Workspace, body: dict[str, Any]) -> None:
             state.faults.set_probability(target, str(rule["kind"]), float(rule["probability"]))
         elif "kind" in rule:
             state.faults.fail_next(target, str(rule["kind"]), int(rule.get("count", 1)))
-
-
-_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Databricks emulator runs</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .8em;text-align:left}}
-.SUCCESS{{color:green}}.FAILED,.TIMEDOUT,.INTERNAL_ERROR{{color:#b00}}</style></head><body>
-<h1>Workspace {ws}: recent runs</h1><p id="focus"></p>
-<table><tr><th>run</th><th>job</th><th>name</th><th>type</th><th>state</th><th>result</th><th>message</th><th>tasks</th></tr>
-{rows}</table>
-<script>var m=location.hash.match(/job\\/(\\d+)\\/run\\/(\\d+)/);if(m){{var r=document.getElementById('run-'+m[2]);
-document.getElementById('focus').textContent='Run '+m[2]+' of job '+m[1]+(r?'':' (not among the recent runs)');
-if(r){{r.style.background='#ffd';r.scrollIntoView();}}}}</script></body></html>"""
-
-
-_SIGN_IN = """<p>Runs are shown to whoever may view them: sign in with your token (kept in a
-same-site cookie for this page only).</p><form onsubmit="document.cookie='dbx_emulator_token='+
-encodeURIComponent(this.t.value)+';path=/;SameSite=Strict';location.reload();return false">
-<input name="t" type="password" placeholder="token" autocomplete="off"> <button>Show my runs</button></form>"""
-TOKEN_COOKIE = "dbx_emulator_token"
-
-
-def run_page(state: Workspace, request: Request | None = None, limit: int = 200) -> HTMLResponse:
-    """What `run_page_url` (`/?o=<ws>#job/<job>/run/<run>`) opens: recent runs and their states.
-
-    A principal sees only the runs its token may view (CAN_VIEW on the run's job, admins all),
-    from an `Authorization: Bearer` header or the `dbx_emulator_token` cookie the page's sign-in
-    form sets (a browser cannot send a header). Without a valid token: no runs at all.
-    """
-    authorization = request.headers.get("authorization") if request is not None else None
-    cookie = request.cookies.get(TOKEN_COOKIE) if request is not None else None
-    if not authorization and cookie:
-        authorization = f"Bearer {cookie}"
-    try:
-        principal = state.auth.authenticate(authorization) if authorization else None
-    except EmulatorError:
-        principal = None
-    if principal is None:
-        page = _PAGE.format(ws=html.escape(state.config.workspace_id), rows="")
-        return HTMLResponse(page.replace('<p id="focus"></p>', '<p id="focus"></p>' + _SIGN_IN))
-    with state.store.lock:
-        visible = [
-            r
-            for r in state.run_registry.runs.values()
-            if state.permissions.job_permission_level(principal, r["job_id"]) is not None
-        ]
-        runs = sorted(visible, key=lambda r: r["run_id"], reverse=True)[:limit]
-        rows = []
-        for run in runs:
-            st = run["state"]
-            tasks = ", ".join(
-                f"{html.escape(t['task_key'])}#{t['attempt_number']}: "
-                f"{t['state'].get('result_state') or t['state']['life_cycle_state']}"
-                for t in run["tasks"]
-            )
-            result = st.get("result_state", "")
-            rows.append(
-                f'<tr id="run-{run["run_id"]}"><td>{run["run_id"]}</td><td>{run["job_id"]}</td>'
-                f"<td>{html.escape(str(run['run_name']))}</td><td>{run['run_type']}</td>"
-                f'<td>{st["life_cycle_state"]}</td><td class="{result}">{result}</td>'
-                f"<td>{html.escape(st.get('state_message', ''))}</td><td>{tasks}</td></tr>"
-            )
-    return HTMLResponse(_PAGE.format(ws=html.escape(state.config.workspace_id), rows="\n".join(rows)))
