@@ -1,7 +1,12 @@
 """Ingest an external API into a Delta table with a three-step Databricks job.
 
-    import_notebooks ─┐
-    ensure_api_secret ┴─> upsert_job ─> run_pipeline (deferrable) ─> report
+                  ┌─> import_notebooks ─┐
+    check_inputs ─┤                     ├─> upsert_job ─> run_pipeline (deferrable) ─> report
+                  └─> ensure_api_secret ┘
+
+* Inputs are checked before any API call: the orders API's address comes from the Airflow
+  connection ``orders_api_default`` (never from a trigger Param: whoever may trigger the DAG must not
+  choose where the stored API key is sent), and ``table_path`` must stay under ``dbfs:/delta/``.
 
 * Set-up is part of the DAG and idempotent: the notebooks are (re)imported through the Workspace
   API and the API key is stored in a secret scope, so a fresh workspace needs no clicking around.
@@ -19,12 +24,16 @@ from __future__ import annotations
 import json
 import logging
 import os
+import posixpath
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pendulum
-from airflow.sdk import DAG, Param, Variable, task
+from airflow.sdk import DAG, BaseHook, Param, Variable, task
 
+from airflow_dbx_provider._compat import AirflowNotFoundException
 from airflow_dbx_provider.exceptions import DatabricksResourceConflictError
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
 from airflow_dbx_provider.operators import DatabricksCreateJobOperator, DatabricksRunNowOperator
@@ -39,7 +48,48 @@ SECRET_SCOPE = "dbx_examples"
 SECRET_KEY = "sample_source_api_key"
 # The demo API's key. In production keep the real one in an Airflow Variable or secrets backend:
 # Variable.get() below reads it from there first.
-DEMO_API_KEY = os.environ.get("DBX_SAMPLE_SOURCE_API_KEY", "dbx-sample-source-demo-key")
+DEMO_API_KEY = os.environ.get("ORDERS_API_KEY", "dbx-sample-source-demo-key")
+# Where the orders API lives: the host of this connection (e.g. https://orders.example.com/v1).
+ORDERS_CONN_ID = "orders_api_default"
+# Without that connection: the demo API (python -m orders_api, see dags_examples/README.md).
+DEMO_ORDERS_API_URL = "http://127.0.0.1:8765/v1"
+# The Delta table must live under this root; the trigger form cannot point the MERGE elsewhere.
+TABLE_ROOT = "dbfs:/delta/"
+_PATH_CHARS = re.compile(r"^dbfs:/[A-Za-z0-9_./-]+$")
+
+
+class InputError(ValueError):
+    """A DAG input that would send data or writes somewhere it must not go (one line)."""
+
+
+def orders_api_url() -> str:
+    """Base URL of the orders API, from the ``orders_api_default`` connection (or the demo default)."""
+    try:
+        conn = BaseHook.get_connection(ORDERS_CONN_ID)
+    except AirflowNotFoundException:  # no such connection: the demo API on this machine
+        return DEMO_ORDERS_API_URL
+    raw = (conn.host or "").strip()
+    if raw and "://" not in raw:
+        raw = f"{conn.schema or 'https'}://{raw}" + (f":{conn.port}" if conn.port else "")
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.query:
+        raise InputError(f"connection {ORDERS_CONN_ID!r}: host {raw!r} is not an http(s) base URL")
+    return raw.rstrip("/")
+
+
+def table_path_inside_root(path: str) -> str:
+    """``path`` when it names a folder strictly under ``TABLE_ROOT`` (no ``..``, no odd characters)."""
+    if not isinstance(path, str) or not _PATH_CHARS.match(path):
+        raise InputError(
+            f"table_path {path!r} must be a dbfs:/ path of letters, digits, '_', '-', '.' and '/'"
+        )
+    inner = path.removeprefix("dbfs:")
+    if ".." in inner.split("/") or "//" in inner or posixpath.normpath(inner) != inner.rstrip("/"):
+        raise InputError(f"table_path {path!r} must not contain '..', '.' or empty segments")
+    if not path.startswith(TABLE_ROOT) or path.rstrip("/") == TABLE_ROOT.rstrip("/"):
+        raise InputError(f"table_path {path!r} must be inside {TABLE_ROOT}")
+    return path.rstrip("/")
+
 
 # Every task gets every job parameter as a widget; these defaults apply when run-now omits one.
 JOB_PARAMETERS = {
@@ -128,21 +178,22 @@ with DAG(
         "table_path": Param(
             JOB_PARAMETERS["table_path"],
             type="string",
-            pattern="^dbfs:/.+",
+            pattern="^dbfs:/delta/[A-Za-z0-9_][A-Za-z0-9_./-]*$",
             title="Delta table location",
-            description="DBFS path of the Delta table the orders are merged into.",
-        ),
-        "source_url": Param(
-            # null (not "") keeps the field optional in the trigger form.
-            os.environ.get("DBX_SAMPLE_SOURCE_URL") or None,
-            type=["null", "string"],
-            title="Orders API base URL",
-            description="Base URL of the orders API (…/v1). Empty: the demo API served by the workspace "
-            "itself at <workspace host>/sample-source/v1 (the emulator provides it).",
+            description="DBFS path of the Delta table the orders are merged into (under dbfs:/delta/).",
         ),
         "page_size": Param(100, type="integer", minimum=1, maximum=500, description="Records per API call."),
     },
 ) as dag:
+
+    @task
+    def check_inputs(params: dict[str, Any] | None = None) -> dict[str, str]:
+        """Fail in one line, before any API call, on inputs that would send data or writes astray."""
+        params = params or {}
+        return {
+            "source_url": orders_api_url(),
+            "table_path": table_path_inside_root(params.get("table_path", JOB_PARAMETERS["table_path"])),
+        }
 
     @task
     def import_notebooks() -> list[str]:
@@ -183,8 +234,9 @@ with DAG(
         job_parameters={
             "start_date": "{{ params.start_date }}",
             "end_date": "{{ params.end_date }}",
-            "table_path": "{{ params.table_path }}",
-            "source_url": "{{ params.source_url or '' }}",
+            # Checked by check_inputs; the source URL comes from a connection, not from the trigger.
+            "table_path": "{{ ti.xcom_pull(task_ids='check_inputs')['table_path'] }}",
+            "source_url": "{{ ti.xcom_pull(task_ids='check_inputs')['source_url'] }}",
             "page_size": "{{ params.page_size }}",
         },
         deferrable=True,
@@ -233,5 +285,7 @@ with DAG(
             "table_version": written["version"],
         }
 
-    [import_notebooks(), ensure_api_secret()] >> upsert_job
+    checked = check_inputs()
+    checked >> [import_notebooks(), ensure_api_secret()] >> upsert_job
+    checked >> run_pipeline
     report(run_pipeline.output)

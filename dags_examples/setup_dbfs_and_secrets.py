@@ -51,7 +51,7 @@ with DAG(
                 hook.create_secret_scope(SECRET_SCOPE)
             except DatabricksResourceConflictError:
                 pass  # another run created it between our list and create
-        default = os.environ.get("DBX_SAMPLE_SOURCE_API_KEY", "dbx-sample-source-demo-key")
+        default = os.environ.get("ORDERS_API_KEY", "dbx-sample-source-demo-key")
         hook.put_secret(SECRET_SCOPE, SECRET_KEY, string_value=Variable.get(SECRET_KEY, default=default))
         return f"{SECRET_SCOPE}/{SECRET_KEY}"  # the name, never the value
 

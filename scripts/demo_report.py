@@ -17,7 +17,8 @@ import pyarrow as pa
 import requests
 from deltalake import DeltaTable
 
-from airflow_dbx_provider.emulator.sample_source import orders_for_window
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository: dags_examples/
+from dags_examples.orders_api.data import orders_for_window
 
 JOB_NAME = "Multi-Step Pipeline"
 TABLE = "delta/orders"  # dbfs:/delta/orders

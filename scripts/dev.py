@@ -38,6 +38,7 @@ from tests.support.processes import (  # noqa: E402
     read_admin_password,
     say,
     start_emulator,
+    start_orders_api,
     start_standalone,
     stop_process,
     wait_http,
@@ -109,18 +110,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     airflow_home.mkdir(parents=True, exist_ok=True)
 
-    say("starting the Databricks emulator")
-    # Throttle every 4th call to the sample orders API, so the fetch notebook's backoff shows in its log.
-    emulator = start_emulator(
-        emulator_dir,
-        logs / "emulator.log",
-        {"DBX_SAMPLE_SOURCE_THROTTLE_EVERY": "4", "DBX_SAMPLE_SOURCE_RETRY_AFTER": "1"},
+    say("starting the Databricks emulator and the demo orders API")
+    emulator = start_emulator(emulator_dir, logs / "emulator.log", python=PYTHON)
+    # Throttle every 4th call to the orders API, so the fetch notebook's backoff shows in its log.
+    orders_api, orders_url = start_orders_api(
+        logs / "orders-api.log",
+        {"ORDERS_API_THROTTLE_EVERY": "4", "ORDERS_API_RETRY_AFTER": "1"},
         python=PYTHON,
     )
     failures: list[str] = []
     try:
-        say(f"emulator at {emulator.url} (log: {emulator.log_file.relative_to(REPO)})")
-        env = airflow_env(airflow_home, emulator.url, bin_dir=VENV_BIN)
+        say(
+            f"emulator at {emulator.url} (log: {emulator.log_file.relative_to(REPO)}); orders API at {orders_url}"
+        )
+        env = airflow_env(airflow_home, emulator.url, bin_dir=VENV_BIN, orders_api_url=orders_url)
         say("airflow db migrate")
         if run_logged([str(VENV_BIN / "airflow"), "db", "migrate"], env, logs / "db-migrate.log") != 0:
             failures.append("airflow db migrate")
@@ -156,7 +159,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             if report != 0:
                 failures.append("the report's checks")
     finally:
-        say("stopping the emulator")
+        say("stopping the emulator and the orders API")
+        stop_process(orders_api, "orders API")
         stop_process(emulator.process, "emulator")
     elapsed = time.monotonic() - started
     if failures:
@@ -207,11 +211,12 @@ def cmd_airflow_ui(args: argparse.Namespace) -> int:
     airflow_home = ui_dir / "airflow"
     airflow_home.mkdir(parents=True, exist_ok=True)
     emulator = start_emulator(ui_dir / "emulator", ui_dir / "emulator.log", python=PYTHON)
+    orders_api, orders_url = start_orders_api(ui_dir / "orders-api.log", python=PYTHON)
     standalone: subprocess.Popen[bytes] | None = None
     try:
         log_path = ui_dir / "standalone.log"
         say(f"starting airflow standalone (log: {log_path.relative_to(REPO)})")
-        env = airflow_env(airflow_home, emulator.url, bin_dir=VENV_BIN)
+        env = airflow_env(airflow_home, emulator.url, bin_dir=VENV_BIN, orders_api_url=orders_url)
         standalone, base = start_standalone(env, args.port, log_path)
         healthy = wait_http(
             f"{base}/api/v2/monitor/health",
@@ -243,6 +248,7 @@ def cmd_airflow_ui(args: argparse.Namespace) -> int:
     finally:
         if standalone is not None:
             stop_process(standalone, "airflow standalone", signal.SIGINT, leader_only=True)
+        stop_process(orders_api, "orders API")
         stop_process(emulator.process, "emulator")
 
 

@@ -29,10 +29,10 @@ dbutils.widgets.text("page_size", "100")
 
 start_date = dbutils.widgets.get("start_date")
 end_date = dbutils.widgets.get("end_date")
-# Empty source_url: the demo API served by the (emulated) workspace itself.
-source_url = (
-    dbutils.widgets.get("source_url") or os.environ["DATABRICKS_HOST"].rstrip("/") + "/sample-source/v1"
-)
+# The orders API base URL: the orchestrator passes it from its `orders_api_default` connection.
+source_url = dbutils.widgets.get("source_url").rstrip("/")
+if not source_url.startswith(("https://", "http://")):
+    raise ValueError(f"source_url {source_url!r} must be the orders API's http(s) base URL")
 raw_root = dbutils.widgets.get("raw_root").rstrip("/")
 page_size = int(dbutils.widgets.get("page_size"))
 api_key = dbutils.secrets.get(dbutils.widgets.get("secret_scope"), dbutils.widgets.get("secret_key"))

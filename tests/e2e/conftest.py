@@ -89,7 +89,21 @@ def e2e_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def real_airflow(tmp_path_factory: pytest.TempPathFactory, e2e_emulator: Any) -> Iterator[RealAirflow]:
+def e2e_orders_api() -> Iterator[Any]:
+    """The example pipeline's demo orders API (dags_examples/orders_api), in a thread."""
+    from dags_examples.orders_api import OrdersApiServer
+
+    server = OrdersApiServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def real_airflow(
+    tmp_path_factory: pytest.TempPathFactory, e2e_emulator: Any, e2e_orders_api: Any
+) -> Iterator[RealAirflow]:
     airflow_home = tmp_path_factory.mktemp("e2e-airflow")
     port = _free_port()
     # Start from a clean environment: the unit tests' AIRFLOW__* settings must not leak in.
@@ -98,7 +112,7 @@ def real_airflow(tmp_path_factory: pytest.TempPathFactory, e2e_emulator: Any) ->
         for k, v in os.environ.items()
         if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_HOME"))
     }
-    env = processes.airflow_env(airflow_home, e2e_emulator.url, base=base)
+    env = processes.airflow_env(airflow_home, e2e_emulator.url, base=base, orders_api_url=e2e_orders_api.url)
     env["AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL"] = "5"
     env["AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL"] = "5"
     log_path = airflow_home / "standalone.log"

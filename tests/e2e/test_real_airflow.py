@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from deltalake import DeltaTable
 
-from airflow_dbx_provider.emulator.sample_source import orders_for_window
+from dags_examples.orders_api import orders_for_window
 from tests.e2e.conftest import RealAirflow, wait_for_dag, wait_for_run
 
 pytestmark = pytest.mark.slow

@@ -26,26 +26,34 @@ def airflow_db() -> None:
 
 
 @pytest.fixture(scope="session")
-def examples_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """A live emulator on 127.0.0.1:<free port>, registered as the `databricks_default` connection.
+def orders_api() -> Iterator[object]:
+    """The demo orders API (dags_examples/orders_api) on 127.0.0.1:<free port>, registered as the
+    ``orders_api_default`` connection. It throttles every 3rd call (Retry-After: 0) so the fetch
+    notebook's backoff path runs in every pipeline test."""
+    from dags_examples.orders_api import OrdersApiServer, OrdersApiSettings
 
-    Simulated durations run 10x faster, and the sample orders API throttles every 3rd call
-    (Retry-After: 0) so the fetch notebook's backoff path runs in every pipeline test.
-    """
+    saved = os.environ.get("AIRFLOW_CONN_ORDERS_API_DEFAULT")
+    server = OrdersApiServer(OrdersApiSettings(throttle_every=3, retry_after_seconds=0)).start()
+    os.environ["AIRFLOW_CONN_ORDERS_API_DEFAULT"] = json.dumps({"conn_type": "http", "host": server.url})
+    try:
+        yield server
+    finally:
+        server.stop()
+        if saved is None:
+            os.environ.pop("AIRFLOW_CONN_ORDERS_API_DEFAULT", None)
+        else:
+            os.environ["AIRFLOW_CONN_ORDERS_API_DEFAULT"] = saved
+
+
+@pytest.fixture(scope="session")
+def examples_workspace(tmp_path_factory: pytest.TempPathFactory, orders_api: object) -> Iterator[object]:
+    """A live emulator on 127.0.0.1:<free port>, registered as the `databricks_default` connection,
+    next to the demo orders API. Simulated durations run 10x faster."""
     from airflow_dbx_provider.emulator import EmulatorConfig, EmulatorServer
 
-    saved = {
-        name: os.environ.get(name)
-        for name in (
-            "AIRFLOW_CONN_DATABRICKS_DEFAULT",
-            "DBX_SAMPLE_SOURCE_THROTTLE_EVERY",
-            "DBX_SAMPLE_SOURCE_RETRY_AFTER",
-        )
-    }
+    saved = os.environ.get("AIRFLOW_CONN_DATABRICKS_DEFAULT")
     server = EmulatorServer(EmulatorConfig(data_dir=tmp_path_factory.mktemp("emulator"), time_scale=0.1))
     server.start()
-    os.environ["DBX_SAMPLE_SOURCE_THROTTLE_EVERY"] = "3"
-    os.environ["DBX_SAMPLE_SOURCE_RETRY_AFTER"] = "0"
     os.environ["AIRFLOW_CONN_DATABRICKS_DEFAULT"] = json.dumps(
         {"conn_type": "dbx", "host": server.url, "password": server.admin_token}
     )
@@ -53,11 +61,10 @@ def examples_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[obj
         yield server
     finally:
         server.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        if saved is None:
+            os.environ.pop("AIRFLOW_CONN_DATABRICKS_DEFAULT", None)
+        else:
+            os.environ["AIRFLOW_CONN_DATABRICKS_DEFAULT"] = saved
 
 
 @pytest.fixture(scope="session")

@@ -181,3 +181,18 @@ def test_emulator_certificate_names_the_compose_host(compose: dict[str, Any], tm
     cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
     alt = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert {"emulator", "localhost"} <= set(alt.get_values_for_type(x509.DNSName))
+
+
+def test_the_demo_orders_api_is_its_own_service(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    orders = services["orders-api"]
+    assert orders["profiles"] == ["emulator"] and "ports" not in orders
+    assert orders["command"][:3] == ["python", "-m", "orders_api"]
+    assert "./dags_examples:/opt/airflow/dags:ro" in orders["volumes"]
+    emulator = services["emulator"]
+    assert not any(
+        "SAMPLE_SOURCE" in str(item) for item in [*(emulator.get("environment") or []), *emulator["command"]]
+    )
+    env = services["airflow-scheduler"]["environment"]
+    conn = json.loads(env["AIRFLOW_CONN_ORDERS_API_DEFAULT"])
+    assert conn["host"] == "http://orders-api:8765/v1"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from deltalake import DeltaTable
 
-from airflow_dbx_provider.emulator.sample_source import orders_for_window
+from dags_examples.orders_api import orders_for_window
 from tests.examples.conftest import DAGS_FOLDER
 
 EXAMPLE_DAG_IDS = {
@@ -32,8 +32,8 @@ def test_every_example_parses(example_dagbag: Any) -> None:
 
 def test_pipeline_params_make_a_trigger_form(example_dagbag: Any) -> None:
     params = example_dagbag.get_dag("ingest_transform_delta").params
-    assert set(params) >= {"start_date", "end_date", "table_path", "source_url"}
-    assert params.get_param("source_url").schema["type"] == ["null", "string"]  # optional in the form
+    assert set(params) >= {"start_date", "end_date", "table_path"}
+    assert "source_url" not in params  # where the API key goes is not the triggering user's choice
     for name in ("start_date", "end_date", "table_path"):
         param = params.get_param(name)
         assert param.description, name
@@ -127,3 +127,73 @@ def test_pipeline_run_now_pushes_run_details(example_dagbag: Any, examples_works
 )
 def test_small_example_runs(example_dagbag: Any, examples_workspace: Any, dag_id: str) -> None:
     _run(example_dagbag.get_dag(dag_id))
+
+
+@pytest.mark.parametrize(
+    ("table_path", "refused_by"),
+    [
+        ("dbfs:/delta/../../etc", "param"),
+        ("dbfs:/delta/x/../../../y", "check_inputs"),
+        ("dbfs:/delta/x/./y", "check_inputs"),
+        ("dbfs:/delta/x//y", "check_inputs"),
+        ("dbfs:/delta", "param"),
+    ],
+    ids=["dotdot", "nested-dotdot", "dot", "empty-segment", "the-root-itself"],
+)
+def test_table_path_outside_its_root_fails_before_any_api_call(
+    example_dagbag: Any, examples_workspace: Any, table_path: str, refused_by: str
+) -> None:
+    from airflow.sdk.exceptions import ParamValidationError
+
+    dag = example_dagbag.get_dag("ingest_transform_delta")
+    before = examples_workspace.counters()["total_requests"]
+    conf = {"start_date": "2024-05-01", "end_date": "2024-05-01", "table_path": table_path}
+    if refused_by == "param":  # the trigger form's pattern already refuses it
+        with pytest.raises(ParamValidationError, match="table_path"):
+            dag.test(run_conf=conf)
+    else:  # the pattern lets it through; the DAG's first task refuses it
+        dag_run = dag.test(run_conf=conf)
+        states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+        assert dag_run.state == "failed" and states["check_inputs"] == "failed", states
+    assert examples_workspace.counters()["total_requests"] == before
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        (
+            "dbfs:/delta/../../x",
+            "table_path 'dbfs:/delta/../../x' must not contain '..', '.' or empty segments",
+        ),
+        ("dbfs:/tmp/x", "table_path 'dbfs:/tmp/x' must be inside dbfs:/delta/"),
+        (
+            "dbfs:/delta/a b",
+            "table_path 'dbfs:/delta/a b' must be a dbfs:/ path of letters, digits, '_', '-', '.' and '/'",
+        ),
+    ],
+    ids=["dotdot", "other-root", "space"],
+)
+def test_table_path_check_says_what_is_wrong_in_one_line(path: str, message: str) -> None:
+    from dags_examples.ingest_transform_delta import InputError, table_path_inside_root
+
+    with pytest.raises(InputError) as info:
+        table_path_inside_root(path)
+    assert str(info.value) == message
+    assert table_path_inside_root("dbfs:/delta/orders/") == "dbfs:/delta/orders"
+
+
+def test_orders_api_url_comes_from_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dags_examples.ingest_transform_delta import DEMO_ORDERS_API_URL, InputError, orders_api_url
+
+    monkeypatch.delenv("AIRFLOW_CONN_ORDERS_API_DEFAULT", raising=False)
+    assert orders_api_url() == DEMO_ORDERS_API_URL
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ORDERS_API_DEFAULT",
+        json.dumps({"conn_type": "http", "host": "https://orders.example.com/v1/"}),
+    )
+    assert orders_api_url() == "https://orders.example.com/v1"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ORDERS_API_DEFAULT", json.dumps({"conn_type": "http", "host": "ftp://x/v1"})
+    )
+    with pytest.raises(InputError, match="host 'ftp://x/v1' is not an http\\(s\\) base URL"):
+        orders_api_url()

@@ -163,11 +163,13 @@ def airflow_env(
     emulator_url: str,
     base: dict[str, str] | None = None,
     bin_dir: Path | None = None,
+    orders_api_url: str | None = None,
 ) -> dict[str, str]:
     """The environment every Airflow process of the demo, the UI and the e2e tests shares.
 
     On top of `base` (default: this process's environment); `bin_dir` is the venv whose `airflow`
-    runs (default: the running Python's).
+    runs (default: the running Python's); `orders_api_url` becomes the `orders_api_default`
+    connection the example pipeline reads its source from.
     """
     bin_dir = bin_dir or default_bin_dir()
     env = dict(os.environ if base is None else base)
@@ -189,7 +191,35 @@ def airflow_env(
             ),
         }
     )
+    if orders_api_url:
+        env["AIRFLOW_CONN_ORDERS_API_DEFAULT"] = json.dumps({"conn_type": "http", "host": orders_api_url})
     return env
+
+
+def start_orders_api(
+    log_file: Path, extra_env: dict[str, str] | None = None, python: Path | str | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The example pipeline's demo orders API (`python -m orders_api` in dags_examples/) on a free
+    port of 127.0.0.1; returns the process and its base URL (…/v1) once it answers."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = log_file.open("wb")
+    process = subprocess.Popen(
+        [str(python or sys.executable), "-u", "-m", "orders_api", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=DAGS_FOLDER,
+        env={**os.environ, **(extra_env or {})},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    if not wait_http(f"{url}/health", timeout=30, process=process):
+        stop_process(process, "orders API")
+        raise SystemExit(f"[dev] the orders API did not start; see {log_file}")
+    return process, url
 
 
 def start_standalone(env: dict[str, str], port: int, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
