@@ -34,7 +34,6 @@ from airflow_dbx_provider.emulator.handlers import (
 from airflow_dbx_provider.emulator.handlers.entra import EntraHandlers
 from airflow_dbx_provider.emulator.handlers.sql import SqlHandlers
 from airflow_dbx_provider.emulator.routing import ApiRequest, NoRoute, RawResponse, RouteTable, UploadedFile
-from airflow_dbx_provider.emulator.sample_source import handle_sample_source
 from airflow_dbx_provider.emulator.ui import UiSessions, handle_ui, is_ui_path
 
 log = logging.getLogger("airflow_dbx_provider.emulator")
@@ -82,8 +81,6 @@ def create_app(state: Workspace) -> Starlette:
             return await handle_admin(request, state)
         if is_ui_path(path):  # the workspace UI; `run_page_url` (`/?o=..#job/J/run/R`) opens it
             return await handle_ui(request, state, ui_sessions)
-        if path.startswith("/sample-source/"):  # the example pipeline's fake external API
-            return await handle_sample_source(request, state)
         if path == "/.well-known/databricks-config" or path.startswith("/oidc/"):
             return await _identity_endpoint(request, state, entra)
         if not path.startswith("/api/") and (answer := await entra.dispatch(request)) is not None:

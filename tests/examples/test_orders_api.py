@@ -112,3 +112,11 @@ def test_standalone_server_serves_over_http() -> None:
         assert resp.status_code == 200 and resp.json()["total"] == len(orders_for_day(dt.date(2024, 1, 1)))
     finally:
         server.stop()
+
+
+def test_the_emulator_no_longer_serves_the_orders_api() -> None:
+    from pathlib import Path
+
+    import airflow_dbx_provider.emulator as emulator_pkg
+
+    assert not (Path(emulator_pkg.__file__).parent / "sample_source.py").exists()
