@@ -181,7 +181,9 @@ def test_unauthenticated_calls_spend_no_budget(dbx_emulator: EmulatorServer) -> 
 
 
 # -- one broken run never stalls the others ------------------------------------------------------------
-@pytest.mark.parametrize("timeout", [10**400, 10**30, -1, "1e400", 2**31])
+@pytest.mark.parametrize(
+    "timeout", [10**400, 10**30, -1, "1e400", 2**31], ids=["1e400", "1e30", "negative", "a-string", "2e31"]
+)
 def test_huge_timeouts_are_refused(dbx_emulator: EmulatorServer, timeout: Any) -> None:
     task = {"task_key": "t", "spark_jar_task": {"main_class_name": "M"}, "existing_cluster_id": "c"}
     for path, body in (
@@ -213,3 +215,24 @@ def test_a_broken_run_ends_in_internal_error_and_others_carry_on(dbx_emulator: E
     assert states[broken]["life_cycle_state"] == "INTERNAL_ERROR"
     errors = dbx_emulator.state.take_server_errors()  # the engine kept the bug for the tests
     assert errors and all(isinstance(e, OverflowError) for e in errors)
+
+
+def test_recursive_delete_of_a_very_deep_folder_is_iterative(dbx_emulator: EmulatorServer) -> None:
+    """A notebook can nest folders far deeper than REST allows; deleting them must not recurse."""
+    root = Path(str(dbx_emulator.config.data_dir)) / "dbfs"
+    deep = root / "deep"
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        os.mkdir("deep", dir_fd=fd)
+        current = os.open("deep", os.O_RDONLY, dir_fd=fd)
+        for _ in range(1500):  # relative mkdirs: no path-length limit on the way down
+            os.mkdir("d", dir_fd=current)
+            nxt = os.open("d", os.O_RDONLY, dir_fd=current)
+            os.close(current)
+            current = nxt
+        os.close(current)
+    finally:
+        os.close(fd)
+    response = call(dbx_emulator, "POST", "/api/2.0/dbfs/delete", json={"path": "/deep", "recursive": True})
+    assert response.status_code == 200, response.text
+    assert not deep.exists()

@@ -82,6 +82,34 @@ def _symlink(normalized: str) -> EmulatorError:
     return invalid_parameter(f"Path {normalized} goes through a symbolic link, which DBFS does not follow.")
 
 
+MAX_DELETE_ENTRIES = 1_000_000
+
+
+def remove_tree(top: Path, keep_top: bool = False) -> None:
+    """Delete a directory tree without recursion (a notebook can nest folders thousands deep)
+    and without following symbolic links; at most MAX_DELETE_ENTRIES entries per call."""
+    pending, folders, seen = [top], [], 0
+    while pending:
+        folder = pending.pop()
+        folders.append(folder)
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                seen += 1
+                if seen > MAX_DELETE_ENTRIES:
+                    raise EmulatorError(
+                        "MAX_LIST_SIZE_EXCEEDED",
+                        f"More than {MAX_DELETE_ENTRIES} entries; delete in parts.",
+                        400,
+                    )
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(Path(entry.path))
+                else:
+                    os.unlink(entry.path)
+    for folder in reversed(folders):  # deepest first
+        if folder != top or not keep_top:
+            os.rmdir(folder)
+
+
 class DbfsService:
     def __init__(self, store: Store, clock: Clock, data_dir: Path) -> None:
         self._store = store
@@ -202,11 +230,10 @@ class DbfsService:
                 raise EmulatorError(
                     "IO_ERROR", f"Cannot delete non-empty directory {normalized} without recursive=true.", 400
                 )
-            if target == self.root:
-                for child in target.iterdir():
-                    shutil.rmtree(child) if child.is_dir() else child.unlink()
-            else:
-                shutil.rmtree(target)
+            try:
+                remove_tree(target, keep_top=target == self.root)
+            except OSError as exc:  # e.g. a tree deeper than PATH_MAX that a notebook left
+                raise EmulatorError("IO_ERROR", f"Cannot delete {normalized}: {exc.strerror}.", 400) from None
         else:
             target.unlink()
 
