@@ -175,6 +175,11 @@ def test_walk_the_workspace_ui(emulator: EmulatorServer, browser: Any) -> None: 
     _text(browser, "task-error", "bad row: amount is negative")
     _text(browser, "task-trace", "ValueError")
     _shot(browser, "task-error")
+    # A task run's own run_page_url (what the demo prints per task) opens that task.
+    browser.get(ingest["run_page_url"])
+    browser.refresh()
+    assert _text(browser, "task-title", "ingest")
+    assert _text(browser, "task-output", "rows") == EXIT_VALUE
 
     # DBFS: a folder, a text preview, a binary file, then the Delta table view.
     browser.get(f"{emulator.url}/#dbfs/raw")

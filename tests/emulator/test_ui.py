@@ -16,7 +16,8 @@ import requests
 from _runs_helpers import DAVE, Api
 
 from airflow_dbx_provider.emulator import EmulatorServer
-from airflow_dbx_provider.emulator.ui.sessions import COOKIE_NAME
+from airflow_dbx_provider.emulator.errors import EmulatorError
+from airflow_dbx_provider.emulator.ui.sessions import COOKIE_NAME, IDLE_SECONDS, UiSessions
 
 SECRET_VALUE = "ui-LEAKCANARY-secret-value-5e1f"
 STATIC = Path(__file__).resolve().parents[2] / "airflow_dbx_provider/emulator/ui/static"
@@ -278,3 +279,27 @@ def test_delta_view_refuses_bad_paths(dbx_emulator: EmulatorServer, path: str, r
     response = ui_get(session, dbx_emulator, "/ui/api/delta", path=path, rows=rows)
     assert response.status_code in (400, 404), response.text
     assert response.json()["error_code"] in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_a_revoked_token_ends_its_sessions(dbx_emulator: EmulatorServer) -> None:
+    auth = dbx_emulator.state.auth
+    principal = auth.principal_named("admin@example.com")
+    assert principal is not None
+    token = auth.notebook_token(principal)  # a token the emulator revokes when its task ends
+    session, _ = ui_session(dbx_emulator, token)
+    assert ui_get(session, dbx_emulator, "/api/2.2/jobs/list").status_code == 200
+    auth.revoke(token)
+    assert ui_get(session, dbx_emulator, "/api/2.2/jobs/list").status_code == 401
+    assert ui_get(session, dbx_emulator, "/ui/api/session").status_code == 401
+
+
+def test_idle_sessions_expire(dbx_emulator: EmulatorServer) -> None:
+    now = [1000.0]
+    sessions = UiSessions(dbx_emulator.state.auth, monotonic=lambda: now[0])
+    session_id, _, _ = sessions.login(dbx_emulator.admin_token)
+    now[0] += IDLE_SECONDS - 1
+    assert sessions.session(session_id)[1].name == "admin@example.com"  # use keeps it alive
+    now[0] += IDLE_SECONDS + 1
+    with pytest.raises(EmulatorError) as refused:
+        sessions.session(session_id)
+    assert refused.value.status_code == 401
