@@ -54,6 +54,8 @@ NEVER_RAN = frozenset({"UPSTREAM_FAILED", "UPSTREAM_CANCELED"})
 SKIPPED_OUTCOMES = frozenset({"EXCLUDED", "DISABLED"})
 #: runs/repair answers when another repair came first (run active again, or a newer repair id).
 REPAIR_CONFLICTS = frozenset({"INVALID_STATE", "INVALID_PARAMETER_VALUE", "RESOURCE_CONFLICT"})
+#: Refused repairs of a terminal run in a row before giving up (each one re-reads the run first).
+MAX_REFUSED_REPAIRS = 10
 RESUME_METHOD = "workflow_task_resumed"
 _WAIT = object()
 
@@ -73,6 +75,7 @@ class WorkflowMemberMixin:
     new_cluster: dict[str, Any]
     run_id: int | None
     log: Any
+    _refused_repairs: int = 0
 
     @property
     def databricks_task_key(self) -> str:
@@ -199,9 +202,15 @@ class WorkflowMemberMixin:
         return state.outcome in NEVER_RAN or try_number > 1
 
     def _follow_task(
-        self, context: Context, summary: dict[str, Any], stale: int | None, progress: RunProgressLogger | None
+        self,
+        context: Context,
+        summary: dict[str, Any],
+        stale: int | None,
+        progress: RunProgressLogger | None,
+        refused: int = 0,
     ) -> Any:
         run_id = int(summary["run_id"])
+        self._refused_repairs = refused
         while True:
             outcome = self._step(context, summary, stale)
             if outcome is not _WAIT:
@@ -218,7 +227,7 @@ class WorkflowMemberMixin:
                         stale_task_run_id=stale,
                     ),
                     method_name=RESUME_METHOD,
-                    kwargs={"stale": stale},
+                    kwargs={"stale": stale, "refused": self._refused_repairs},
                     timeout=self.execution_timeout,  # type: ignore[attr-defined]
                 )
             time.sleep(self.polling_period_seconds)
@@ -227,11 +236,13 @@ class WorkflowMemberMixin:
                 progress.observe(only_task(run, self.databricks_task_key))
             summary = run_summary(run)
 
-    def workflow_task_resumed(self, context: Context, event: dict[str, Any], stale: int | None = None) -> Any:
+    def workflow_task_resumed(
+        self, context: Context, event: dict[str, Any], stale: int | None = None, refused: int = 0
+    ) -> Any:
         """Back from the trigger: this task (or the whole run) ended."""
         raise_for_watch_error(event)
         self.run_id = int(event["run_id"])
-        return self._follow_task(context, event, stale, None)
+        return self._follow_task(context, event, stale, None, refused)
 
     def _step(self, context: Context, summary: dict[str, Any], stale: int | None) -> Any:
         mine = self._my_task(summary)
@@ -259,10 +270,12 @@ class WorkflowMemberMixin:
         try:
             repair_id = self.hook.repair_run(run_id, rerun_tasks=[key], latest_repair_id=latest_repair_id)
         except DatabricksApiError as err:
-            if err.error_code not in REPAIR_CONFLICTS:
+            self._refused_repairs += 1
+            if err.error_code not in REPAIR_CONFLICTS or self._refused_repairs > MAX_REFUSED_REPAIRS:
                 raise
             self.log.info("Another repair of run %s came first (%s); repairing %s after it", run_id, err, key)
             return
+        self._refused_repairs = 0
         self.log.info("Repairing task %s of Databricks run %s (repair %s)", key, run_id, repair_id)
 
     def _finish_task(self, context: Context, summary: dict[str, Any], mine: dict[str, Any]) -> Any:
