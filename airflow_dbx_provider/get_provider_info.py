@@ -53,6 +53,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_dbx_provider.triggers.run",
                     "airflow_dbx_provider.triggers.workflow_task",
+                    "airflow_dbx_provider.triggers.sql_statement",
                 ],
             }
         ],
@@ -67,11 +68,16 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_dbx_provider.operators.task",
                     "airflow_dbx_provider.operators.workflow",
                     "airflow_dbx_provider.operators.workspace",
+                    "airflow_dbx_provider.operators.sql",
+                    "airflow_dbx_provider.operators.sql_statements",
                 ],
             }
         ],
         "sensors": [
-            {"integration-name": INTEGRATION, "python-modules": ["airflow_dbx_provider.sensors.run"]}
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["airflow_dbx_provider.sensors.run", "airflow_dbx_provider.sensors.sql"],
+            }
         ],
         "extra-links": ["airflow_dbx_provider.runs.links.DatabricksRunPageLink"],
         "connection-types": [

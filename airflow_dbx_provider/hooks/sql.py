@@ -149,3 +149,8 @@ class SqlMixin(SqlStatementsMixin, WarehousesMixin):
 async def aget_statement(hook: DatabricksAsyncHook, statement_id: str) -> dict[str, Any]:
     """``get_statement`` for triggers, over the async hook's one request path."""
     return dict(await hook.call(EP.SQL_STATEMENTS_GET, statement_id=statement_id))
+
+
+async def acancel_statement(hook: DatabricksAsyncHook, statement_id: str) -> None:
+    """``cancel_statement`` for triggers (a trigger's ``on_kill`` and its timeout)."""
+    await hook.call(EP.SQL_STATEMENTS_CANCEL, statement_id=statement_id)

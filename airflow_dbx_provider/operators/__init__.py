@@ -1,4 +1,4 @@
-"""Operators that create jobs and start, watch and cancel Databricks runs."""
+"""Operators that create jobs, start, watch and cancel Databricks runs, and run SQL on warehouses."""
 
 from airflow_dbx_provider.operators.cancel_run import DatabricksCancelRunOperator
 from airflow_dbx_provider.operators.create_job import (
@@ -7,6 +7,12 @@ from airflow_dbx_provider.operators.create_job import (
 )
 from airflow_dbx_provider.operators.job_spec import validate_job_spec
 from airflow_dbx_provider.operators.run_now import DatabricksRunNowOperator
+from airflow_dbx_provider.operators.sql import (
+    DatabricksSqlOperator,
+    DatabricksStartWarehouseOperator,
+    DatabricksStopWarehouseOperator,
+)
+from airflow_dbx_provider.operators.sql_statements import DatabricksSQLStatementsOperator
 from airflow_dbx_provider.operators.submit_run import DatabricksSubmitRunOperator
 from airflow_dbx_provider.operators.task import (
     DatabricksNotebookOperator,
@@ -25,6 +31,10 @@ __all__ = [
     "DatabricksNotebookOperator",
     "DatabricksRunNowOperator",
     "DatabricksRunPageLink",
+    "DatabricksSQLStatementsOperator",
+    "DatabricksSqlOperator",
+    "DatabricksStartWarehouseOperator",
+    "DatabricksStopWarehouseOperator",
     "DatabricksSubmitRunOperator",
     "DatabricksTaskBaseOperator",
     "DatabricksTaskOperator",

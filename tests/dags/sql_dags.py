@@ -67,3 +67,65 @@ with DAG("dbx_sql_common_sql", start_date=START, schedule=None, catchup=False):
         checks={"amounts_above_100": {"check_statement": "MIN(amount) > 100"}},
     )
     setup >> [query, columns, table, value, threshold, sensor, bad]
+
+# ---- our SQL operators and sensors (one DAG: the warehouse, statements sync and deferred, files) ----
+from airflow_dbx_provider.operators import (  # noqa: E402
+    DatabricksSqlOperator,
+    DatabricksSQLStatementsOperator,
+    DatabricksStartWarehouseOperator,
+    DatabricksStopWarehouseOperator,
+)
+from airflow_dbx_provider.sensors import DatabricksPartitionSensor, DatabricksSqlSensor  # noqa: E402
+
+WAREHOUSE = "{{ conn.databricks_default.extra_dejson.warehouse_id }}"
+FAST = {"polling_period_seconds": 0.2}
+SENSE = {"poke_interval": 0.2, "timeout": 30, "catalog": "main", "schema": "default"}
+
+with DAG("dbx_sql_ours", start_date=START, schedule=None, catchup=False):
+    stop = DatabricksStopWarehouseOperator(task_id="stop", warehouse_id=WAREHOUSE, **FAST)
+    start = DatabricksStartWarehouseOperator(task_id="start", warehouse_id=WAREHOUSE, **FAST)
+    create = DatabricksSQLStatementsOperator(
+        task_id="create",
+        warehouse_id=WAREHOUSE,
+        catalog="main",
+        schema="default",
+        statement="CREATE OR REPLACE TABLE events (id INT, amount DOUBLE, day DATE) USING DELTA",
+        **FAST,
+    )
+    insert = DatabricksSQLStatementsOperator(
+        task_id="insert_deferred",
+        warehouse_id=WAREHOUSE,
+        statement="INSERT INTO main.default.events VALUES (1, 2.5, DATE'2024-01-01'), (2, :amount, :day)",
+        parameters={"amount": 4.0, "day": "{{ dag_run.conf['day'] }}"},
+        deferrable=True,
+        **FAST,
+    )
+    queries = [
+        DatabricksSqlOperator(
+            task_id=f"to_{fmt}",
+            sql="SELECT id, amount, day FROM events ORDER BY id",
+            catalog="main",
+            schema="default",
+            output_path=f"{{{{ dag_run.conf['out'] }}}}/events.{fmt}",
+            output_format=fmt,
+        )
+        for fmt in ("csv", "json", "jsonl", "parquet")
+    ]
+    to_xcom = DatabricksSqlOperator(
+        task_id="to_xcom", sql="SELECT count(*) AS n, sum(amount) AS total FROM main.default.events"
+    )
+    sensor = DatabricksSqlSensor(task_id="sql_sensor", sql="SELECT 1 FROM events WHERE id = 2", **SENSE)
+    partition = DatabricksPartitionSensor(
+        task_id="partition_sensor", table_name="events", partitions={"day": ["2024-01-01"]}, **SENSE
+    )
+    bad_sync = DatabricksSQLStatementsOperator(
+        task_id="bad_sync", warehouse_id=WAREHOUSE, statement="SELECT * FROM nowhere", **FAST
+    )
+    bad_deferred = DatabricksSQLStatementsOperator(
+        task_id="bad_deferred",
+        warehouse_id=WAREHOUSE,
+        statement="SELECT * FROM nowhere",
+        deferrable=True,
+        **FAST,
+    )
+    stop >> start >> create >> insert >> [*queries, to_xcom, sensor, partition, bad_sync, bad_deferred]
