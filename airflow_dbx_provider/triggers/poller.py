@@ -28,6 +28,7 @@ import asyncio
 import contextvars
 import logging
 import math
+import os
 import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -386,4 +387,6 @@ def shared_poller(key: str, client_factory: Callable[[], RunsClient]) -> RunStat
     poller = pollers.get(key)
     if poller is None:
         poller = pollers[key] = RunStatePoller(client_factory, name=key.split("#", 1)[0])
+        # one line per workspace per triggerer process: how a deployment checks the coalescing
+        log.info("Started the shared Databricks run poller for %s (pid %d)", poller.name, os.getpid())
     return poller

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 
 import pytest
 
 from airflow_dbx_provider.exceptions import DatabricksApiError, DatabricksNotFoundError
-from airflow_dbx_provider.triggers.poller import RunStatePoller, plan_windows, workspace_key
+from airflow_dbx_provider.triggers.poller import RunStatePoller, plan_windows, shared_poller, workspace_key
 from tests.triggers.fake_workspace import FakeRunsClient
 
 INTERVAL = 0.02
@@ -286,3 +287,18 @@ def test_workspace_key_hashes_the_credentials() -> None:
     assert "dapi-secret-token" not in key
     assert key == workspace_key("https://ws.example", "pat", "dapi-secret-token")
     assert key != workspace_key("https://ws.example", "pat", "another-token")
+
+
+def test_one_shared_poller_per_workspace_per_loop_logs_its_start(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> tuple[RunStatePoller, RunStatePoller, RunStatePoller]:
+        first = shared_poller("https://ws.example#aaaa", FakeRunsClient)
+        again = shared_poller("https://ws.example#aaaa", FakeRunsClient)
+        other = shared_poller("https://other.example#bbbb", FakeRunsClient)
+        return first, again, other
+
+    with caplog.at_level(logging.INFO, logger="airflow_dbx_provider.triggers.poller"):
+        first, again, other = asyncio.run(scenario())
+    assert first is again and first is not other
+    started = [r.getMessage() for r in caplog.records if "Started the shared" in r.getMessage()]
+    assert len(started) == 2
+    assert "https://ws.example" in started[0] and "aaaa" not in started[0]  # never the credential hash
