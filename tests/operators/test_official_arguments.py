@@ -21,7 +21,7 @@ from airflow_dbx_provider.operators.official_args import official_retry_budget
 from airflow_dbx_provider.runs.state import RunState
 from airflow_dbx_provider.runs.summary import run_summary
 from tests.operators.support import CLUSTER, notebook_path, notebook_task, runs_created
-from tests.operators.test_kill_and_timeout import FakeTI
+from tests.support.task_instance import FakeTaskInstance
 
 FAST = {"polling_period_seconds": 0.1}
 
@@ -81,7 +81,7 @@ def test_legacy_single_task_submit_runs_and_pushes_official_xcoms(workspace: Any
         libraries=[{"pypi": {"package": "simplejson"}}],
         **FAST,
     )
-    ti = FakeTI()
+    ti = FakeTaskInstance()
     result = op.execute({"ti": ti})  # type: ignore[arg-type]
     assert result["result_state"] == "SUCCESS"
     assert list(result["task_outputs"].values()) == ["echo:legacy"]
@@ -98,18 +98,18 @@ def test_run_now_json_with_named_parameters_over_it(workspace: Any) -> None:
         notebook_params={"greeting": "named"},
         **FAST,
     )
-    result = op.execute({"ti": FakeTI(), "params": {"ignored": "x"}})  # type: ignore[arg-type]
+    result = op.execute({"ti": FakeTaskInstance(), "params": {"ignored": "x"}})  # type: ignore[arg-type]
     assert result["task_outputs"] == {"t": "echo:named"}
 
 
 def test_job_name_must_match_exactly_one_job(workspace: Any) -> None:
     hook = DatabricksHook()
     with pytest.raises(DatabricksConfigError, match="job_name 'nope': no job of that name exists"):
-        DatabricksRunNowOperator(task_id="t", job_name="nope").execute({"ti": FakeTI()})  # type: ignore[arg-type]
+        DatabricksRunNowOperator(task_id="t", job_name="nope").execute({"ti": FakeTaskInstance()})  # type: ignore[arg-type]
     _job(hook, "twice", "ok")
     _job(hook, "twice", "ok")
     with pytest.raises(DbxError, match="2 jobs are named 'twice'"):
-        DatabricksRunNowOperator(task_id="t", job_name="twice").execute({"ti": FakeTI()})  # type: ignore[arg-type]
+        DatabricksRunNowOperator(task_id="t", job_name="twice").execute({"ti": FakeTaskInstance()})  # type: ignore[arg-type]
     assert runs_created(workspace) == 0
 
 
@@ -140,7 +140,7 @@ def test_repair_run_repairs_the_same_run_once(workspace: Any) -> None:
     hook = DatabricksHook()
     job_id = _job(hook, "flaky", "flaky", marker=uuid.uuid4().hex)
     op = DatabricksRunNowOperator(task_id="t", job_id=job_id, repair_run=True, **FAST)
-    result = op.execute({"ti": FakeTI()})  # type: ignore[arg-type]
+    result = op.execute({"ti": FakeTaskInstance()})  # type: ignore[arg-type]
     assert result["result_state"] == "SUCCESS" and result["task_outputs"] == {"t": "second attempt"}
     assert runs_created(workspace) == 1
     history = hook.get_run(result["run_id"], include_history=True)["repair_history"]
@@ -158,7 +158,7 @@ def test_repair_run_only_for_a_matching_reason(workspace: Any) -> None:
         **FAST,
     )
     with pytest.raises(DbxError, match="failed"):
-        op.execute({"ti": FakeTI()})  # type: ignore[arg-type]
+        op.execute({"ti": FakeTaskInstance()})  # type: ignore[arg-type]
     assert op.run_id is not None
     assert len(hook.get_run(op.run_id, include_history=True)["repair_history"]) == 1
 
@@ -173,7 +173,7 @@ def test_repair_run_after_a_deferred_wait_defers_again(workspace: Any) -> None:
     assert RunState.of_run(failed).outcome == "FAILED"
     op = DatabricksRunNowOperator(task_id="t", job_id=job_id, repair_run=True, deferrable=True, **FAST)
     with pytest.raises(TaskDeferred):
-        op.execute_complete({"ti": FakeTI()}, {"status": "failed", **run_summary(failed)})  # type: ignore[arg-type]
+        op.execute_complete({"ti": FakeTaskInstance()}, {"status": "failed", **run_summary(failed)})  # type: ignore[arg-type]
     assert RunState.of_run(_wait_terminal(hook, run_id)).is_successful
 
 
@@ -184,7 +184,7 @@ def test_cancel_previous_runs_cancels_the_jobs_active_runs(workspace: Any) -> No
     op = DatabricksRunNowOperator(
         task_id="t", job_id=job_id, cancel_previous_runs=True, wait_for_termination=False
     )
-    ours = op.execute({"ti": FakeTI()})["run_id"]  # type: ignore[arg-type]
+    ours = op.execute({"ti": FakeTaskInstance()})["run_id"]  # type: ignore[arg-type]
     assert RunState.of_run(_wait_terminal(hook, earlier)).outcome == "CANCELED"
     assert not RunState.of_run(hook.get_run(ours)).is_terminal
     hook.cancel_run(ours)
@@ -203,7 +203,7 @@ def test_create_jobs_operator_is_an_alias_taking_named_job_settings(workspace: A
         job_clusters=[{"job_cluster_key": "c", "new_cluster": CLUSTER}],
         tags={"team": "data"},
     )
-    job_id = op.execute({"ti": FakeTI()})  # type: ignore[arg-type]
+    job_id = op.execute({"ti": FakeTaskInstance()})  # type: ignore[arg-type]
     settings = DatabricksHook().get_job(job_id)["settings"]
     assert (settings["name"], settings["max_concurrent_runs"], settings["tags"]) == (
         "named",
@@ -242,11 +242,11 @@ def test_retry_limit_below_one_fails_at_parse_time() -> None:
         DatabricksRunNowOperator(task_id="t", job_id=1, databricks_retry_limit=0)
 
 
-def test_user_token_is_used_as_given_and_durable_false_gives_each_try_its_own() -> None:
+def test_user_token_is_used_as_given_and_durable_false_gives_each_try_its_own(workspace: Any) -> None:
     given = DatabricksSubmitRunOperator(task_id="t", tasks=[], idempotency_token="mine")
-    assert given._base_token({"ti": FakeTI()}) == "mine"  # type: ignore[arg-type]
+    assert given._base_token({"ti": FakeTaskInstance()}) == "mine"  # type: ignore[arg-type]
     op = DatabricksSubmitRunOperator(task_id="t", tasks=[], durable=False)
-    first, second = FakeTI(), FakeTI()
+    first, second = FakeTaskInstance(), FakeTaskInstance()
     second.try_number = 2
     assert op._base_token({"ti": first}) != op._base_token({"ti": second})  # type: ignore[arg-type]
     durable = DatabricksSubmitRunOperator(task_id="t", tasks=[])

@@ -12,7 +12,7 @@ from airflow_dbx_provider.exceptions import DatabricksConfigError, DatabricksRun
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
 from airflow_dbx_provider.operators import DatabricksNotebookOperator, DatabricksTaskOperator
 from tests.operators.support import CLUSTER, notebook_path, requests_to, runs_created
-from tests.operators.test_kill_and_timeout import FakeTI
+from tests.support.task_instance import FakeTaskInstance
 
 FAST = {"polling_period_seconds": 0.1}
 
@@ -28,7 +28,7 @@ def test_notebook_operator_submits_one_task_and_returns_its_output(workspace: An
         execution_timeout=timedelta(minutes=5),
         **FAST,
     )
-    ti = FakeTI()
+    ti = FakeTaskInstance()
     result = op.execute({"ti": ti})  # type: ignore[arg-type]
     key = hashlib.md5(f"{op.dag_id}__nb".encode()).hexdigest()  # the official default task key
     assert op.databricks_task_key == key
@@ -49,7 +49,7 @@ def test_task_operator_runs_a_task_config_on_an_existing_cluster(workspace: Any)
         max_retries=0,
         **FAST,
     )
-    result = op.execute({"ti": FakeTI()})  # type: ignore[arg-type]
+    result = op.execute({"ti": FakeTaskInstance()})  # type: ignore[arg-type]
     assert result["task_outputs"] == {"my_key": "echo:hi"}
 
 
@@ -57,8 +57,8 @@ def test_a_retried_try_reattaches_instead_of_submitting_again(workspace: Any) ->
     op = DatabricksNotebookOperator(
         task_id="nb", notebook_path=notebook_path("ok"), source="WORKSPACE", new_cluster=CLUSTER, **FAST
     )
-    first = op.execute({"ti": FakeTI()})  # type: ignore[arg-type]
-    again = op.execute({"ti": FakeTI()})  # type: ignore[arg-type]
+    first = op.execute({"ti": FakeTaskInstance()})  # type: ignore[arg-type]
+    again = op.execute({"ti": FakeTaskInstance()})  # type: ignore[arg-type]
     assert again["run_id"] == first["run_id"]
     assert runs_created(workspace) == 1 and requests_to(workspace, "runs/submit") == 2
 
@@ -70,7 +70,7 @@ def test_a_failed_notebook_fails_the_task_with_the_remote_error(
         task_id="nb", notebook_path=notebook_path("fail"), source="WORKSPACE", new_cluster=CLUSTER, **FAST
     )
     with pytest.raises(DatabricksRunFailedError, match="failed"):
-        op.execute({"ti": FakeTI()})  # type: ignore[arg-type]
+        op.execute({"ti": FakeTaskInstance()})  # type: ignore[arg-type]
     out = capsys.readouterr()
     assert "bad input row 42" in caplog.text + out.out + out.err
 
@@ -88,5 +88,5 @@ def test_compute_is_checked_before_any_api_call(workspace: Any, kwargs: dict[str
     before = workspace.counters()["total_requests"]
     op = DatabricksTaskOperator(task_id="t", task_config={"notebook_task": {"notebook_path": "/x"}}, **kwargs)
     with pytest.raises(DatabricksConfigError, match=message):
-        op.execute({"ti": FakeTI()})  # type: ignore[arg-type]
+        op.execute({"ti": FakeTaskInstance()})  # type: ignore[arg-type]
     assert workspace.counters()["total_requests"] == before
