@@ -1,8 +1,10 @@
 """Ingest an external API into a Delta table with a three-step Databricks job.
 
                   ┌─> import_notebooks ─┐
-    check_inputs ─┤                     ├─> upsert_job ─> run_pipeline (deferrable) ─> report
-                  └─> ensure_api_secret ┘
+    check_inputs ─┤                     ├─> upsert_job ─> run_pipeline (deferrable) ─> report ─┐
+                  └─> ensure_api_secret ┘                                                      │
+    ensure_warehouse ─────────────────────────────────────────────────────> register_table <─┘
+        register_table ─> no_null_keys, positive_amounts, row_count_within_expectations ─> revenue_report
 
 * Inputs are checked before any API call: the orders API's address comes from the Airflow
   connection ``orders_api_default`` (never from a trigger Param: whoever may trigger the DAG must not
@@ -15,6 +17,12 @@
 * The run is deferrable: while Databricks works, the Airflow worker slot is free and the
   triggerer polls the run.
 * The last notebook MERGEs on `order_id`, so re-running a window never duplicates rows.
+* Then SQL, on a SQL warehouse (the connection's ``warehouse_id``/``http_path`` extra, else one
+  named ``dbx-examples``, created on first use): the Delta location is registered as a table
+  (``CREATE TABLE IF NOT EXISTS ... USING DELTA LOCATION``), common-sql's check operators check it
+  (no null or duplicate keys, positive amounts, a row count between the ``min_rows`` and
+  ``max_rows`` params) and a failed check fails the DAG naming the check; ``revenue_report``
+  returns revenue per day and country (its XCom; ``scripts/dev.py demo`` prints it).
 
 Works unchanged against a real workspace or the bundled emulator (`python scripts/dev.py demo`).
 """
@@ -31,12 +39,23 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pendulum
+from airflow.providers.common.sql.operators.sql import (
+    SQLColumnCheckOperator,
+    SQLExecuteQueryOperator,
+    SQLTableCheckOperator,
+    SQLThresholdCheckOperator,
+)
 from airflow.sdk import DAG, BaseHook, Param, Variable, task
 
 from airflow_dbx_provider._compat import AirflowNotFoundException
-from airflow_dbx_provider.exceptions import DatabricksResourceConflictError
+from airflow_dbx_provider.exceptions import DatabricksConfigError, DatabricksResourceConflictError
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
-from airflow_dbx_provider.operators import DatabricksCreateJobOperator, DatabricksRunNowOperator
+from airflow_dbx_provider.hooks.sql_dbapi import DatabricksSqlHook
+from airflow_dbx_provider.operators import (
+    DatabricksCreateJobOperator,
+    DatabricksRunNowOperator,
+    DatabricksSQLStatementsOperator,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +75,13 @@ DEMO_ORDERS_API_URL = "http://127.0.0.1:8765/v1"
 # The Delta table must live under this root; the trigger form cannot point the MERGE elsewhere.
 TABLE_ROOT = "dbfs:/delta/"
 _PATH_CHARS = re.compile(r"^dbfs:/[A-Za-z0-9_./-]+$")
+# SQL: the warehouse used when the connection names none, and where the table is registered.
+WAREHOUSE_NAME = "dbx-examples"
+SQL_SCHEMA = "main.default"
+REVENUE_REPORT_SQL = (
+    "SELECT order_date AS day, country, count(*) AS orders, sum(amount) AS revenue"
+    " FROM {table} GROUP BY order_date, country ORDER BY day, country"
+)
 
 
 class InputError(ValueError):
@@ -89,6 +115,11 @@ def table_path_inside_root(path: str) -> str:
     if not path.startswith(TABLE_ROOT) or path.rstrip("/") == TABLE_ROOT.rstrip("/"):
         raise InputError(f"table_path {path!r} must be inside {TABLE_ROOT}")
     return path.rstrip("/")
+
+
+def table_name_for(path: str) -> str:
+    """The SQL name a checked ``table_path`` is registered under: ``main.default.`<last segment>```."""
+    return f"{SQL_SCHEMA}.`{re.sub(r'[^A-Za-z0-9_]', '_', path.rstrip('/').rsplit('/', 1)[-1])}`"
 
 
 # Every task gets every job parameter as a widget; these defaults apply when run-now omits one.
@@ -183,6 +214,12 @@ with DAG(
             description="DBFS path of the Delta table the orders are merged into (under dbfs:/delta/).",
         ),
         "page_size": Param(100, type="integer", minimum=1, maximum=500, description="Records per API call."),
+        "min_rows": Param(
+            1, type="integer", minimum=0, description="Fewest rows the table may hold (a check)."
+        ),
+        "max_rows": Param(
+            1_000_000, type="integer", minimum=0, description="Most rows the table may hold (a check)."
+        ),
     },
 ) as dag:
 
@@ -190,9 +227,11 @@ with DAG(
     def check_inputs(params: dict[str, Any] | None = None) -> dict[str, str]:
         """Fail in one line, before any API call, on inputs that would send data or writes astray."""
         params = params or {}
+        table_path = table_path_inside_root(params.get("table_path", JOB_PARAMETERS["table_path"]))
         return {
             "source_url": orders_api_url(),
-            "table_path": table_path_inside_root(params.get("table_path", JOB_PARAMETERS["table_path"])),
+            "table_path": table_path,
+            "table_name": table_name_for(table_path),
         }
 
     @task
@@ -285,7 +324,71 @@ with DAG(
             "table_version": written["version"],
         }
 
+    @task
+    def ensure_warehouse() -> str:
+        """The connection's SQL warehouse, else the one named ``dbx-examples`` (created on first use)."""
+        hook = DatabricksSqlHook(CONN_ID)
+        try:
+            return hook.warehouse_id
+        except DatabricksConfigError:
+            pass
+        found = [w["id"] for w in hook.api.list_warehouses() if w.get("name") == WAREHOUSE_NAME]
+        if found:
+            return str(found[0])
+        spec = {
+            "name": WAREHOUSE_NAME,
+            "cluster_size": "2X-Small",
+            "auto_stop_mins": 10,
+            "max_num_clusters": 1,
+        }
+        return hook.api.create_warehouse(spec)
+
+    # SQL on the merged table: registered, checked by common-sql's operators, then reported on.
+    warehouse = ensure_warehouse()
+    table = "{{ ti.xcom_pull(task_ids='check_inputs')['table_name'] }}"
+    sql_args: dict[str, Any] = {
+        "conn_id": CONN_ID,  # conn type dbx: its hook is DatabricksSqlHook, a common-sql DbApiHook
+        "hook_params": {"warehouse_id": "{{ ti.xcom_pull(task_ids='ensure_warehouse') }}"},
+    }
+    register_table = DatabricksSQLStatementsOperator(
+        task_id="register_table",
+        databricks_conn_id=CONN_ID,
+        warehouse_id=warehouse,
+        statement=(
+            f"CREATE TABLE IF NOT EXISTS {table} USING DELTA"
+            " LOCATION '{{ ti.xcom_pull(task_ids='check_inputs')['table_path'] }}'"
+        ),
+        polling_period_seconds=1,
+    )
+    checks = [
+        SQLColumnCheckOperator(
+            task_id="no_null_keys",
+            table=table,
+            column_mapping={"order_id": {"null_check": {"equal_to": 0}, "unique_check": {"equal_to": 0}}},
+            **sql_args,
+        ),
+        SQLTableCheckOperator(
+            task_id="positive_amounts",
+            table=table,
+            checks={"positive_amounts": {"check_statement": "MIN(amount) > 0"}},
+            **sql_args,
+        ),
+        SQLThresholdCheckOperator(
+            task_id="row_count_within_expectations",
+            sql=f"SELECT count(*) FROM {table}",
+            min_threshold="SELECT {{ params.min_rows | int }}",
+            max_threshold="SELECT {{ params.max_rows | int }}",
+            **sql_args,
+        ),
+    ]
+    revenue_report = SQLExecuteQueryOperator(
+        task_id="revenue_report",
+        sql=REVENUE_REPORT_SQL.format(table=table),
+        show_return_value_in_logs=True,
+        **sql_args,
+    )
+
     checked = check_inputs()
     checked >> [import_notebooks(), ensure_api_secret()] >> upsert_job
     checked >> run_pipeline
-    report(run_pipeline.output)
+    [report(run_pipeline.output), warehouse] >> register_table >> checks >> revenue_report

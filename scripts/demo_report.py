@@ -1,7 +1,8 @@
 """Print what the demo pipeline wrote, and check it (run by `scripts/dev.py demo` inside .venv).
 
-Reads the Delta table straight from the emulator's DBFS folder with `deltalake`, and the job's
-runs from the emulator's Jobs API. Exits 1 when a check fails.
+Reads the Delta table straight from the emulator's DBFS folder with `deltalake`, the job's
+runs from the emulator's Jobs API, and the DAG's revenue report (revenue per day and country)
+through the SQL Statement Execution API on the DAG's warehouse. Exits 1 when a check fails.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +118,43 @@ def show_table(table_dir: Path, windows: list[tuple[str, str]]) -> list[str]:
     return problems
 
 
+def sql_rows(base: str, token: str, warehouse_id: str, statement: str) -> list[list[Any]]:
+    """Execute ``statement`` and wait for its rows (INLINE JSON, first chunk: the report is small)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"statement": statement, "warehouse_id": warehouse_id, "wait_timeout": "30s"}
+    response = requests.post(f"{base}/api/2.0/sql/statements", json=body, headers=headers, timeout=60)
+    response.raise_for_status()
+    result = response.json()
+    for _ in range(600):
+        if result["status"]["state"] not in ("PENDING", "RUNNING"):
+            break
+        time.sleep(0.1)
+        result = requests.get(
+            f"{base}/api/2.0/sql/statements/{result['statement_id']}", headers=headers, timeout=30
+        ).json()
+    if result["status"]["state"] != "SUCCEEDED":
+        raise RuntimeError(f"{statement[:60]}...: {result['status']}")
+    return list((result.get("result") or {}).get("data_array") or [])
+
+
+def show_revenue_report(base: str, token: str) -> list[str]:
+    """The rows of the DAG's revenue_report task, queried again the same way."""
+    from dags_examples.ingest_transform_delta import REVENUE_REPORT_SQL, WAREHOUSE_NAME, table_name_for
+
+    table = table_name_for("dbfs:/" + TABLE)
+    heading(f"SQL report: revenue per day and country ({table})")
+    headers = {"Authorization": f"Bearer {token}"}
+    warehouses = requests.get(f"{base}/api/2.0/sql/warehouses", headers=headers, timeout=30).json()
+    ids = [w["id"] for w in warehouses.get("warehouses", []) if w.get("name") == WAREHOUSE_NAME]
+    if not ids:
+        return [f"no SQL warehouse named {WAREHOUSE_NAME!r}: the DAG's SQL tasks did not run"]
+    rows = sql_rows(base, token, ids[0], REVENUE_REPORT_SQL.format(table=table))
+    print(f"  {'day':<12} {'country':<8} {'orders':>7} {'revenue':>12}")
+    for day, country, orders, revenue in rows:
+        print(f"  {day:<12} {country:<8} {orders:>7} {revenue:>12}")
+    return [] if rows else ["the revenue report has no rows"]
+
+
 def show_rejects(dbfs_root: Path) -> None:
     heading("Rejected rows (dbfs:/staging/orders/<window>/rejects.jsonl)")
     for path in sorted(dbfs_root.glob("staging/orders/*/rejects.jsonl")):
@@ -137,6 +176,7 @@ def main() -> int:
     problems, windows = show_runs(args.emulator_url, args.token)
     problems += show_table(dbfs_root / TABLE, windows)
     show_rejects(dbfs_root)
+    problems += show_revenue_report(args.emulator_url, args.token)
     heading("Result")
     for problem in problems:
         print(f"  FAILED: {problem}")
