@@ -341,7 +341,9 @@ class RunStatePoller:
         watched = self._watched.get(run_id)
         if watched is None:
             return
-        if run.get("job_id") is not None:
+        if run.get("run_type") not in (None, "JOB_RUN"):
+            watched.job_id = None  # a one-time run's job_id names no job that runs/list can filter on
+        elif run.get("job_id") is not None:
             watched.job_id = int(run["job_id"])
         start = run.get("start_time")
         if isinstance(start, int) and start > 0:
