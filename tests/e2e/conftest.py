@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import time
@@ -150,3 +151,67 @@ def wait_for_run(airflow: RealAirflow, token: str, dag_id: str, run_id: str, tim
             return state
         time.sleep(2)
     return state
+
+
+# ---- headless Chromium (Debian's chromium + chromium-driver) -------------------------------------
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"browser test cannot run under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def browser() -> Any:
+    try:
+        from selenium import webdriver
+    except ImportError:
+        _unavailable("selenium is not installed")
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        _unavailable(
+            "needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)"
+        )
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1600,1000",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(10)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_text(driver: Any, element_id: str, contains: str, timeout: float = 15) -> str:
+    """The text of #element_id once it contains `contains` (the page fetches, then renders)."""
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def ready(d: Any) -> str | bool:
+        found = d.find_elements(By.ID, element_id)
+        return found[0].text if found and contains in found[0].text else False
+
+    # The page replaces its view when the fragment changes: an element found may be gone at once.
+    wait = WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+    try:
+        return str(wait.until(ready))
+    except TimeoutException as exc:
+        driver.save_screenshot(str(ARTIFACTS / f"browser-failed-{element_id}.png"))
+        raise AssertionError(
+            f"#{element_id} never showed {contains!r}:\n{driver.page_source[-3000:]}"
+        ) from exc

@@ -1,65 +1,33 @@
-"""The Airflow UI in headless Chromium: log in, trigger the pipeline through its form, see it succeed.
+"""The pipeline through a real Airflow, as a person would use it, in headless Chromium.
 
-Needs Debian's `chromium` and `chromium-driver` packages (`scripts/dev.py test` installs them when it
-runs as root) and `selenium`. Elsewhere it is skipped, saying why; under CI (CI=true) it fails
-instead, so a missing browser can never pass unnoticed. Screenshots land in .artifacts/.
+Log in to the Airflow UI, trigger `ingest_transform_delta` through its form with a changed Param,
+see it succeed (deferred in the real triggerer), get the task's "Databricks run" extra link from
+the API server, follow it into the emulator's workspace UI, open a task's output and logs and the
+Delta table the run wrote; the table's rows are checked too. One real pipeline run for all of it.
+
+Needs Debian's `chromium` and `chromium-driver` (the test command's CI set-up installs them) and
+`selenium`; elsewhere it is skipped, saying why, and under CI (CI=true) it fails instead.
+Screenshots land in .artifacts/.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
+import datetime as dt
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from deltalake import DeltaTable
 
-from tests.e2e.conftest import ARTIFACTS, RealAirflow, wait_for_dag, wait_for_run
+from dags_examples.orders_api import orders_for_window
+from tests.e2e.conftest import ARTIFACTS, RealAirflow, wait_for_dag, wait_for_run, wait_text
 
 pytestmark = pytest.mark.slow
 DAG_ID = "ingest_transform_delta"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"browser test cannot run under CI: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def browser() -> Any:
-    try:
-        from selenium import webdriver
-    except ImportError:
-        _unavailable("selenium is not installed")
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        _unavailable(
-            "needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)"
-        )
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1600,1000",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.implicitly_wait(10)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+BAD_ROWS_PER_DAY = 3
 
 
 def _button(driver: Any, text: str, scope: str = "body") -> Any:
@@ -76,7 +44,9 @@ def _button(driver: Any, text: str, scope: str = "body") -> Any:
     raise AssertionError(f"no button {text!r} in {scope}")
 
 
-def test_trigger_from_the_ui_with_a_changed_param(real_airflow: RealAirflow, browser: Any) -> None:
+def test_trigger_in_the_ui_then_follow_the_run_into_the_workspace(
+    real_airflow: RealAirflow, browser: Any
+) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -116,8 +86,42 @@ def test_trigger_from_the_ui_with_a_changed_param(real_airflow: RealAirflow, bro
     state = wait_for_run(real_airflow, token, DAG_ID, run_id)
     assert state == "success", real_airflow.task_logs(DAG_ID, run_id)
 
-    browser.get(f"{real_airflow.base_url}/dags/{DAG_ID}/runs/{new[0]['dag_run_id']}")
+    browser.get(f"{real_airflow.base_url}/dags/{DAG_ID}/runs/{run_id}")
     browser.find_element(By.XPATH, "//*[contains(translate(text(), 'SUCES', 'suces'), 'success')]")
     browser.save_screenshot(str(ARTIFACTS / "ui-run-success.png"))
+
+    # What the run wrote: the window's good rows, once each.
+    conf = new[0]["conf"]
+    start, end = dt.date.fromisoformat(conf["start_date"]), dt.date.fromisoformat(conf["end_date"])
     local = Path(real_airflow.emulator.state.data_dir) / "dbfs" / table.removeprefix("dbfs:/")
-    assert (local / "_delta_log").is_dir()
+    frame = DeltaTable(str(local)).to_pandas()
+    days = (end - start).days + 1
+    assert len(frame) == len(orders_for_window(start, end)) - BAD_ROWS_PER_DAY * days
+    assert not frame["order_id"].duplicated().any()
+
+    # The task's "Databricks run" extra link, as the UI gets it from the API server ...
+    links = real_airflow.api(
+        "GET",
+        f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(run_id)}/taskInstances/run_pipeline/links",
+        token=token,
+    )
+    run_page = links["extra_links"]["Databricks run"]
+    assert run_page.startswith(real_airflow.emulator.state.base_url + "/?o=") and "#job/" in run_page
+
+    # ... followed into the emulator's workspace UI: sign in, the run, a task's output and logs.
+    browser.get(run_page)
+    browser.find_element(By.ID, "token").send_keys(real_airflow.emulator.admin_token)
+    browser.find_element(By.CSS_SELECTOR, "#login-form button").click()
+    wait_text(browser, "run-title", "SUCCESS")
+    browser.save_screenshot(str(ARTIFACTS / "workspace-run.png"))
+    browser.find_element(By.CSS_SELECTOR, "tr[data-task-key=write_results] a.task-link").click()
+    assert table in wait_text(browser, "task-output", "table_path")
+    assert "merging" in wait_text(browser, "task-logs", "merging")
+    browser.save_screenshot(str(ARTIFACTS / "workspace-task-output.png"))
+
+    # The Delta table view of the folder the run wrote.
+    browser.get(f"{real_airflow.emulator.url}/#dbfs/{table.removeprefix('dbfs:/')}")
+    browser.find_element(By.ID, "open-delta").click()
+    assert "order_id" in wait_text(browser, "delta-schema", "order_id")
+    wait_text(browser, "delta-rows", "order_id")
+    browser.save_screenshot(str(ARTIFACTS / "workspace-delta.png"))

@@ -4,7 +4,7 @@ Sign in with the admin token at the run page URL the provider prints, open a tas
 logs, a failed task's error, the DBFS browser with a text and a binary file, the Delta table
 view and the secret scopes; a job named `<script>alert(1)</script>` shows as text. Screenshots
 land in .artifacts/emulator-ui-*.png. Skipped without Debian's chromium (failed under CI=true),
-like tests/e2e/test_browser.py, whose `browser` fixture this reuses.
+like every browser test (the `browser` fixture is in tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import pytest
 import requests
 
 from airflow_dbx_provider.emulator import EmulatorConfig, EmulatorServer
-from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.test_browser import browser  # noqa: F401  (the shared headless Chromium fixture)
+from tests.e2e.conftest import ARTIFACTS, wait_text
 
 pytestmark = pytest.mark.slow
 
@@ -117,32 +116,11 @@ def _workspace_files(server: EmulatorServer) -> None:
     )
 
 
-def _text(driver: Any, element_id: str, contains: str, timeout: float = 15) -> str:
-    """The text of #element_id once it contains `contains` (the page fetches, then renders)."""
-    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    def ready(d: Any) -> str | bool:
-        found = d.find_elements(By.ID, element_id)
-        return found[0].text if found and contains in found[0].text else False
-
-    # The page replaces its view when the fragment changes: an element found may be gone at once.
-    wait = WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
-    try:
-        return str(wait.until(ready))
-    except TimeoutException as exc:
-        driver.save_screenshot(str(ARTIFACTS / f"emulator-ui-failed-{element_id}.png"))
-        raise AssertionError(
-            f"#{element_id} never showed {contains!r}:\n{driver.page_source[-3000:]}"
-        ) from exc
-
-
 def _shot(driver: Any, name: str) -> None:
     driver.save_screenshot(str(ARTIFACTS / f"emulator-ui-{name}.png"))
 
 
-def test_walk_the_workspace_ui(emulator: EmulatorServer, browser: Any) -> None:  # noqa: F811
+def test_walk_the_workspace_ui(emulator: EmulatorServer, browser: Any) -> None:
     from selenium.common.exceptions import NoAlertPresentException
     from selenium.webdriver.common.by import By
 
@@ -157,9 +135,9 @@ def test_walk_the_workspace_ui(emulator: EmulatorServer, browser: Any) -> None: 
     browser.find_element(By.ID, "token").send_keys(emulator.admin_token)
     _shot(browser, "login")
     browser.find_element(By.CSS_SELECTOR, "#login-form button").click()
-    assert "orders pipeline" in _text(browser, "run-title", "FAILED")
-    _text(browser, "timeline", "check")
-    assert "window" in _text(browser, "job-parameters", "2024-04-01")
+    assert "orders pipeline" in wait_text(browser, "run-title", "FAILED")
+    wait_text(browser, "timeline", "check")
+    assert "window" in wait_text(browser, "job-parameters", "2024-04-01")
     assert browser.find_element(By.ID, "repair-run").is_displayed()
     assert browser.find_element(By.ID, "who").text.startswith("admin@example.com")
     _shot(browser, "run")
@@ -167,45 +145,45 @@ def test_walk_the_workspace_ui(emulator: EmulatorServer, browser: Any) -> None: 
     # A task's output (the dbutils.notebook.exit value) and its logs, at the task run's own URL.
     browser.find_element(By.CSS_SELECTOR, "tr[data-task-key=ingest] a.task-link").click()
     assert browser.current_url.endswith(f"#job/{run['job_id']}/run/{ingest['run_id']}")
-    assert _text(browser, "task-output", "rows") == EXIT_VALUE
-    logs = _text(browser, "task-logs", "ingest: reading 3 rows")
+    assert wait_text(browser, "task-output", "rows") == EXIT_VALUE
+    logs = wait_text(browser, "task-logs", "ingest: reading 3 rows")
     assert "a warning on stderr" in logs
     _shot(browser, "task-output")
     browser.find_element(By.CSS_SELECTOR, "tr[data-task-key=check] a.task-link").click()
-    _text(browser, "task-error", "bad row: amount is negative")
-    _text(browser, "task-trace", "ValueError")
+    wait_text(browser, "task-error", "bad row: amount is negative")
+    wait_text(browser, "task-trace", "ValueError")
     _shot(browser, "task-error")
     # A task run's own run_page_url (what the demo prints per task) opens that task.
     browser.get(ingest["run_page_url"])
     browser.refresh()
-    assert _text(browser, "task-title", "ingest")
-    assert _text(browser, "task-output", "rows") == EXIT_VALUE
+    assert wait_text(browser, "task-title", "ingest")
+    assert wait_text(browser, "task-output", "rows") == EXIT_VALUE
 
     # DBFS: a folder, a text preview, a binary file, then the Delta table view.
     browser.get(f"{emulator.url}/#dbfs/raw")
-    _text(browser, "dbfs-table", "orders.csv")
+    wait_text(browser, "dbfs-table", "orders.csv")
     browser.find_element(By.LINK_TEXT, "orders.csv").click()
-    assert "2,<b>3</b>" in _text(browser, "dbfs-preview", "id,amount")
+    assert "2,<b>3</b>" in wait_text(browser, "dbfs-preview", "id,amount")
     _shot(browser, "dbfs-preview")
     browser.get(f"{emulator.url}/#dbfs/raw/blob.bin")
-    _text(browser, "dbfs-preview", "Binary file (256 bytes)")
+    wait_text(browser, "dbfs-preview", "Binary file (256 bytes)")
     browser.get(f"{emulator.url}/#dbfs/delta/orders")
     browser.find_element(By.ID, "open-delta").click()
-    assert "customer" in _text(browser, "delta-schema", "order_id")
-    rows = _text(browser, "delta-rows", "<b>bo</b>")
+    assert "customer" in wait_text(browser, "delta-schema", "order_id")
+    rows = wait_text(browser, "delta-rows", "<b>bo</b>")
     assert "12.25" in rows
-    _text(browser, "delta-history", "WRITE")
+    wait_text(browser, "delta-history", "WRITE")
     _shot(browser, "delta")
 
     # Secret scopes show keys, never values.
     browser.get(f"{emulator.url}/#secrets")
-    _text(browser, "secrets", "api-key")
+    wait_text(browser, "secrets", "api-key")
     assert SECRET_VALUE not in browser.page_source
     _shot(browser, "secrets")
 
     # A job named like a script is text in the DOM, and nothing ran.
     browser.get(f"{emulator.url}/#jobs")
-    _text(browser, "jobs-table", XSS_NAME)
+    wait_text(browser, "jobs-table", XSS_NAME)
     names = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#jobs-table td.job-name")]
     assert XSS_NAME in names
     assert not browser.find_elements(By.XPATH, "//tbody//script")
@@ -218,6 +196,6 @@ def test_walk_the_workspace_ui(emulator: EmulatorServer, browser: Any) -> None: 
 
     # Signing out ends the session: the page asks for a token again.
     browser.find_element(By.ID, "logout").click()
-    _text(browser, "login-error", "Signed out.")
+    wait_text(browser, "login-error", "Signed out.")
     browser.get(run["run_page_url"])
     assert browser.find_element(By.ID, "login").is_displayed()
