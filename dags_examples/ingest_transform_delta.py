@@ -390,5 +390,5 @@ with DAG(
 
     checked = check_inputs()
     checked >> [import_notebooks(), ensure_api_secret()] >> upsert_job
-    checked >> run_pipeline
+    checked >> [run_pipeline, warehouse]  # nothing reaches the workspace before the inputs are checked
     [report(run_pipeline.output), warehouse] >> register_table >> checks >> revenue_report
