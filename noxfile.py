@@ -110,7 +110,7 @@ def _no_browser(session: nox.Session, reason: str) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """pytest on the locked latest Airflow: the whole suite (slow end-to-end tests included), or posargs."""
-    _sync(session, "--extra=dev")
+    _sync(session, "--extra=dev", "--extra=compare")
     if session.posargs:
         session.run("python", "-m", "pytest", *session.posargs)
         return
@@ -132,3 +132,16 @@ def tests_oldest_airflow(session: nox.Session) -> None:
         "no:cacheprovider",
         *(session.posargs or [*PARALLEL, *OLDEST_AIRFLOW_SUITES]),
     )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """A benchmark script with its arguments: `nox -s bench -- bench/bench_hook.py --rounds 3`.
+
+    Benchmarks measure ours against the official provider side by side, so they need the official
+    clients (the `compare` extra), which the demo's and the UI's .venv leaves out.
+    """
+    _sync(session, "--extra=dev", "--extra=compare")
+    if not session.posargs:
+        session.error("name a script: nox -s bench -- bench/bench_hook.py [ARGS]")
+    session.run("python", *session.posargs)

@@ -1,6 +1,6 @@
 """Requests per second of the emulator for runs/get and runs/list with many active runs.
 
-    .venv/bin/python bench/bench_emulator.py [--runs 1000] [--threads 4] [--seconds 5] [--in-process]
+    .venv/bin/nox -s bench -- bench/bench_emulator.py [--runs 1000] [--threads 4] [--seconds 5] [--in-process]
 
 By default the emulator runs as a separate process (`python -m airflow_dbx_provider.emulator`)
 so the client threads do not share its GIL. Runs stay active because their only task is a

@@ -8,7 +8,7 @@ emulator, which runs in its own process (rate limits off), over HTTPS (self-sign
 plain HTTP, interleaved in rounds so that machine noise hits them alike. Our client-side rate limiter
 is lifted (`requests_per_second`): the official hook has none, and what is measured is the transport.
 
-    .venv/bin/python bench/bench_hook.py [--seconds 3] [--rounds 3] [--schemes https http]
+    .venv/bin/nox -s bench -- bench/bench_hook.py [--seconds 3] [--rounds 3] [--schemes https http]
 """
 
 from __future__ import annotations

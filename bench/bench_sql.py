@@ -7,7 +7,7 @@
 - ARROW_STREAM: asked once; the emulator serves it only with EXTERNAL_LINKS, which it does not
   implement, so the answer is reported instead of a rate.
 
-    .venv/bin/python bench/bench_sql.py [--seconds 3] [--rows 200000]
+    .venv/bin/nox -s bench -- bench/bench_sql.py [--seconds 3] [--rows 200000]
 """
 
 from __future__ import annotations

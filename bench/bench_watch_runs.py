@@ -13,7 +13,7 @@ late). Calls are counted by the emulator (runs/get, runs/list, runs/get-output d
 of ceil(watched runs / 25); ``ceil(N/25) x cycles`` is printed too. Latency runs from a run's
 ``end_time`` to its trigger event; a trigger that raised or sent an error event is a failed watch.
 
-    .venv/bin/python bench/bench_watch_runs.py --n 100 500 1000 --poll 1 --time-scale 2
+    .venv/bin/nox -s bench -- bench/bench_watch_runs.py --n 100 500 1000 --poll 1 --time-scale 2
 """
 
 from __future__ import annotations

@@ -189,12 +189,13 @@ def _tail(path: Path, lines: int = 40) -> None:
 
 def cmd_test(args: argparse.Namespace, pytest_args: list[str]) -> int:
     """Without arguments, every nox session of noxfile.py (what CI runs); with arguments, only
-    pytest with them, in .venv."""
+    pytest with them, in the tests session's venv (which, unlike .venv, has the official clients
+    that the fidelity tests compare against)."""
     ensure_venv()
-    if pytest_args:
-        return run([str(PYTHON), "-m", "pytest", *pytest_args], check=False)
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     env.pop("VIRTUAL_ENV", None)
+    if pytest_args:
+        return run([str(VENV_BIN / "nox"), "-s", "tests", "--", *pytest_args], env=env, check=False)
     return run([str(VENV_BIN / "nox")], env=env, check=False)
 
 
