@@ -26,4 +26,3 @@ class FakeTaskInstance:
 
     def xcom_pull(self, task_ids: str | None = None, key: str = "return_value", **_: Any) -> Any:
         return self.xcoms.get(key)
-
