@@ -1,5 +1,5 @@
 """`python -m airflow_dbx_provider.emulator` (same as the `dbx-emulator` command)."""
 
-from airflow_dbx_provider.emulator.cli import main
+from airflow_dbx_provider.emulator.cli import run
 
-raise SystemExit(main())
+run()

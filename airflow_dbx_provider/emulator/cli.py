@@ -208,3 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
     return 0
+
+
+def run() -> None:
+    """The `dbx-emulator` command: :func:`main`, then an exit Arrow's native threads cannot abort."""
+    from airflow_dbx_provider.emulator.clean_exit import exit_without_finalizers
+
+    exit_without_finalizers(main())
