@@ -218,7 +218,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--poll", type=float, default=10.0, help="polling_period_seconds of both triggers")
     parser.add_argument(
-        "--time-scale", type=float, default=4.0, help="emulator time scale (6: runs of ~65 s)"
+        "--time-scale", type=float, default=6.0, help="emulator time scale (6: runs of ~65 s)"
     )
     parser.add_argument("--impls", nargs="+", default=["ours", "official"], choices=["ours", "official"])
     parser.add_argument("--timeout", type=float, default=600, help="longest watch window, seconds")
