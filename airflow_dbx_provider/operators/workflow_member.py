@@ -23,8 +23,7 @@ import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowSkipException
-
+from airflow_dbx_provider._compat import AirflowSkipException
 from airflow_dbx_provider.exceptions import DatabricksApiError, DatabricksConfigError
 from airflow_dbx_provider.runs.links import XCOM_JOB_ID, XCOM_RUN_ID, XCOM_TASK_OUTPUTS, push_run_page_url
 from airflow_dbx_provider.runs.outcome import collect_task_outputs, failure_error, raise_for_watch_error

@@ -95,7 +95,15 @@ def start_task_test_child(
     is handled inline (the trigger runs in the same process). The child inherits this process's
     Airflow home, DB and ``AIRFLOW_CONN_*`` environment; the DAG must already be serialized.
     """
-    child_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    from airflow.configuration import conf
+
+    child_env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        # The metadata DB this process uses, whatever AIRFLOW_HOME the child would derive.
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": conf.get("database", "sql_alchemy_conn"),
+        **(env or {}),
+    }
     airflow = str(Path(sys.executable).with_name("airflow"))
     with log_file.open("ab") as out:
         return subprocess.Popen(
