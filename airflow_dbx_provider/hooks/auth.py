@@ -18,13 +18,13 @@ from airflow_dbx_provider.hooks.azure import AzureAuth
 from airflow_dbx_provider.hooks.federation import FederatedAuth
 from airflow_dbx_provider.hooks.masking import mask_secret
 from airflow_dbx_provider.hooks.settings import AUTH_AZURE_TYPES, AUTH_FEDERATED, AUTH_OAUTH_M2M, DbxSettings
+from airflow_dbx_provider.hooks.token_cache import RefreshableAuth, expires_in
 from airflow_dbx_provider.hooks.urls import check_contacted_url
 
 log = logging.getLogger(__name__)
 
 DISCOVERY_PATH = "/oidc/.well-known/oauth-authorization-server"
 FALLBACK_TOKEN_PATH = "/oidc/v1/token"
-REFRESH_MARGIN_SECONDS = 60.0
 
 
 class PatAuth:
@@ -43,35 +43,19 @@ class PatAuth:
         """A PAT cannot be refreshed; a 401 is final."""
 
 
-class OAuthM2MAuth:
+class OAuthM2MAuth(RefreshableAuth):
     """Client-credentials OAuth: discover the token endpoint, fetch, cache and refresh before expiry."""
-
-    refreshable = True
 
     def __init__(self, settings: DbxSettings, *, clock: Callable[[], float] = time.monotonic) -> None:
         if not settings.client_id or not settings.client_secret:
             raise DatabricksConfigError(f"{settings.source}: oauth-m2m needs client_id and client_secret")
+        super().__init__(clock)
         self._host = settings.host
         self._source = settings.source
         self._client_id = settings.client_id
         self._client_secret = settings.client_secret
-        self._clock = clock
-        self._token: str | None = None
-        self._expires_at = 0.0
         self.token_endpoint: str | None = None
-        self.fetch_count = 0
         mask_secret(self._client_secret)
-
-    def cached_header(self) -> str | None:
-        """The Authorization value while the token is fresh, else None (caller must fetch)."""
-        if self._token and self._clock() < self._expires_at:
-            return f"Bearer {self._token}"
-        return None
-
-    def invalidate(self) -> None:
-        """Drop the cached token (after a 401) so the next call fetches a new one."""
-        self._token = None
-        self._expires_at = 0.0
 
     def discovery_request(self) -> ApiRequest:
         return ApiRequest("GET", self._host + DISCOVERY_PATH, DISCOVERY_PATH, authenticated=False)
@@ -110,21 +94,11 @@ class OAuthM2MAuth:
         """Store a token answer; refresh 60 s (or 10% of its life, if shorter) before it expires."""
         if not isinstance(answer, dict) or not answer.get("access_token"):
             raise DatabricksConfigError("OAuth token endpoint answered without an access_token")
-        token = str(answer["access_token"])
-        try:
-            lifetime = float(answer.get("expires_in", 3600))
-        except (TypeError, ValueError):
-            lifetime = 3600.0
-        margin = min(REFRESH_MARGIN_SECONDS, lifetime * 0.1)
-        mask_secret(token)
-        self._token = token
-        self._expires_at = self._clock() + max(0.0, lifetime - margin)
-        self.fetch_count += 1
-        return f"Bearer {token}"
+        return self._keep(str(answer["access_token"]), expires_in(answer))
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self._token, self._client_secret) if s)
+        return tuple(s for s in (self._cache.token, self._client_secret) if s)
 
 
 Auth = PatAuth | OAuthM2MAuth | AzureAuth | FederatedAuth

@@ -22,7 +22,7 @@ from airflow_dbx_provider.exceptions import DatabricksConfigError, DatabricksCon
 from airflow_dbx_provider.hooks.exchange import Call, Flow
 from airflow_dbx_provider.hooks.masking import mask_secret
 from airflow_dbx_provider.hooks.settings import AUTH_AZURE_MSI, AUTH_AZURE_SP, DbxSettings
-from airflow_dbx_provider.hooks.token_cache import CachedToken
+from airflow_dbx_provider.hooks.token_cache import RefreshableAuth
 from airflow_dbx_provider.hooks.urls import check_contacted_url
 
 log = logging.getLogger(__name__)
@@ -71,10 +71,8 @@ for _name in _QUIETED_LOGGERS:
     logging.getLogger(_name).addFilter(_QUIET)
 
 
-class AzureAuth:
+class AzureAuth(RefreshableAuth):
     """An Azure AD token for the Databricks resource, fetched through an azure-identity credential."""
-
-    refreshable = True
 
     def __init__(
         self,
@@ -83,17 +81,13 @@ class AzureAuth:
         clock: Callable[[], float] = time.monotonic,
         environ: Mapping[str, str] | None = None,
     ) -> None:
+        super().__init__(clock)
         self._settings = settings
         self._environ = os.environ if environ is None else environ
-        self._cache = CachedToken(clock)
         self._management_token: str | None = None
         self._credential: Any = None
-        self.fetch_count = 0
         if settings.client_secret:
             mask_secret(settings.client_secret)
-
-    def cached_header(self) -> str | None:
-        return self._cache.header()
 
     def extra_headers(self) -> dict[str, str]:
         """The SP management headers (a service principal not yet in the workspace is added)."""
@@ -107,7 +101,7 @@ class AzureAuth:
 
     def invalidate(self) -> None:
         """The workspace refused the token: drop it and the credential (and so its token cache)."""
-        self._cache.clear()
+        super().invalidate()
         self._credential = None
 
     def token_flow(self, request_flow: Any) -> Flow[str]:
@@ -160,8 +154,7 @@ class AzureAuth:
         if management is not None:
             mask_secret(management.token)
             self._management_token = management.token
-        self.fetch_count += 1
-        return self._cache.store(token.token, token.expires_on - time.time())
+        return self._keep(token.token, token.expires_on - time.time())
 
     def _new_credential(self) -> Any:
         from azure.identity import ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential

@@ -24,7 +24,7 @@ from airflow_dbx_provider.hooks.api import ApiRequest
 from airflow_dbx_provider.hooks.exchange import Call, Flow
 from airflow_dbx_provider.hooks.masking import mask_secret
 from airflow_dbx_provider.hooks.settings import DbxSettings
-from airflow_dbx_provider.hooks.token_cache import CachedToken
+from airflow_dbx_provider.hooks.token_cache import RefreshableAuth, expires_in
 from airflow_dbx_provider.hooks.urls import check_contacted_url
 
 TOKEN_EXCHANGE_PATH = "/oidc/v1/token"
@@ -33,10 +33,8 @@ JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 DEFAULT_TOKEN_ENV = "DATABRICKS_OIDC_TOKEN"
 
 
-class FederatedAuth:
+class FederatedAuth(RefreshableAuth):
     """A Databricks OAuth token obtained by exchanging the workload's OIDC token."""
-
-    refreshable = True
 
     def __init__(
         self,
@@ -45,17 +43,10 @@ class FederatedAuth:
         clock: Callable[[], float] = time.monotonic,
         environ: Mapping[str, str] | None = None,
     ) -> None:
+        super().__init__(clock)
         self._settings = settings
         self._environ = os.environ if environ is None else environ
-        self._cache = CachedToken(clock)
         self._subject: str | None = None
-        self.fetch_count = 0
-
-    def cached_header(self) -> str | None:
-        return self._cache.header()
-
-    def invalidate(self) -> None:
-        self._cache.clear()
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -90,12 +81,7 @@ class FederatedAuth:
             ) from None
         if not isinstance(answer, dict) or not answer.get("access_token"):
             raise self._error("the token exchange answered without an access_token", "check the host")
-        try:
-            lifetime = float(answer.get("expires_in", 3600))
-        except (TypeError, ValueError):
-            lifetime = 3600.0
-        self.fetch_count += 1
-        return self._cache.store(str(answer["access_token"]), lifetime)
+        return self._keep(str(answer["access_token"]), expires_in(answer))
 
     # ---- the subject token (blocking: a file, the environment, or the user's callable) --------
     def _subject_token(self) -> str:

@@ -44,8 +44,8 @@ def test_oauth_token_refreshed_after_expiry(kind, server, make_client):
     client = _oauth(kind, server, make_client)
     now = [1000.0]
     client.get_run(1)
-    client.hook._auth._clock = lambda: now[0]
-    client.hook._auth._expires_at = now[0] + 540  # as if fetched at now with a 60 s margin
+    client.hook._auth._cache._clock = lambda: now[0]
+    client.hook._auth._cache._use_until = now[0] + 540  # as if fetched at now with a 60 s margin
     client.get_run(1)
     assert server.tokens_issued == 1
     now[0] += 541
