@@ -32,6 +32,7 @@ from airflow_dbx_provider.emulator.handlers import (
     WorkspaceHandlers,
 )
 from airflow_dbx_provider.emulator.handlers.entra import EntraHandlers
+from airflow_dbx_provider.emulator.handlers.instance_pools import InstancePoolsHandlers
 from airflow_dbx_provider.emulator.handlers.sql import SqlHandlers
 from airflow_dbx_provider.emulator.routing import ApiRequest, NoRoute, RawResponse, RouteTable, UploadedFile
 from airflow_dbx_provider.emulator.ui import UiSessions, handle_ui, is_ui_path
@@ -59,6 +60,7 @@ def route_table(state: Workspace) -> RouteTable:
         [
             JobsHandlers(state.jobs, state.runs, state.run_queries, state.job_operations),
             ClustersHandlers(state.clusters),
+            InstancePoolsHandlers(state.instance_pools),
             DbfsHandlers(state.dbfs, state.config),
             SecretsHandlers(state.secrets, state.config),
             WorkspaceHandlers(state.workspace),

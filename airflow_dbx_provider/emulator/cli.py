@@ -51,6 +51,19 @@ def _principals_from_file(path: Path) -> list[PrincipalSpec]:
     return [PrincipalSpec(**item) for item in data.get("principals", [])]
 
 
+def _compute_from_file(config: EmulatorConfig, path: Path) -> None:
+    """`{"spark_versions": [{"key", "name"}], "node_types": [{"node_type_id", ...}],
+    "serverless_compute": bool}`: compute the workspace serves besides the defaults."""
+    data = json.loads(path.read_text())
+    for name, key in (("spark_versions", "key"), ("node_types", "node_type_id")):
+        if not all(isinstance(item, dict) and item.get(key) for item in data.get(name, [])):
+            raise SystemExit(f"--config {path}: each of {name} needs a {key!r}")
+    config.spark_versions.extend(data.get("spark_versions", []))
+    config.node_types.extend(data.get("node_types", []))
+    if "serverless_compute" in data:
+        config.serverless_compute = bool(data["serverless_compute"])
+
+
 def _rate(text: str) -> tuple[str, float]:
     family, _, rps = text.partition("=")
     try:
@@ -111,7 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--principal", action="append", type=parse_principal, default=[], metavar="NAME:TOKEN[:ROLE[:SECRET]]"
     )
-    parser.add_argument("--config", type=Path, help="JSON file with principals")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="JSON file with principals, spark_versions, node_types, serverless_compute",
+    )
     parser.add_argument("--rate-limit", action="append", type=_rate, default=[], metavar="FAMILY=RPS")
     parser.add_argument("--no-rate-limits", action="store_true")
     parser.add_argument("--fault", action="append", type=_fault, default=[], metavar="FAMILY:KIND:PROB")
@@ -182,6 +199,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     )
     if args.config:
         config.principals.extend(_principals_from_file(args.config))
+        _compute_from_file(config, args.config)
     config.principals.extend(args.principal)
     config.rate_limits.update(dict(args.rate_limit))
     return config

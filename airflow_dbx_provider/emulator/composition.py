@@ -2,7 +2,8 @@
 
     store, clock, auth, controls
     permissions ← jobs ← runs (registry, queries, engine, executor) ← operations
-    clusters, dbfs, secrets, workspace objects: no service dependencies
+    compute catalogue ← instance pools ← clusters (checks cluster specs for jobs and runs too)
+    dbfs, secrets, workspace objects: no service dependencies
 
 Each service gets its collaborators as constructor arguments; none sees this object. The run
 engine gets clusters as `JobCompute` and run storage as callables; task attempts get notebook
@@ -20,8 +21,10 @@ from airflow_dbx_provider.emulator.clock import Clock
 from airflow_dbx_provider.emulator.config import EmulatorConfig
 from airflow_dbx_provider.emulator.control import Counters, FaultInjector, RateLimiter
 from airflow_dbx_provider.emulator.services.clusters import ClustersService
+from airflow_dbx_provider.emulator.services.compute_catalog import ComputeCatalog
 from airflow_dbx_provider.emulator.services.dbfs import DbfsService
 from airflow_dbx_provider.emulator.services.entra import EntraService
+from airflow_dbx_provider.emulator.services.instance_pools import InstancePoolsService
 from airflow_dbx_provider.emulator.services.jobs import JobsService
 from airflow_dbx_provider.emulator.services.object_acls import ObjectAcls
 from airflow_dbx_provider.emulator.services.operations import JobOperations
@@ -73,8 +76,17 @@ class Workspace:
         )
         self.dbfs = DbfsService(store, clock, self.data_dir)
         self.secrets = SecretsService(store, clock)
-        self.clusters = ClustersService(store, clock, object_acls)
-        self.jobs = JobsService(store, clock, self.counters, self.permissions)
+        self.compute_catalog = ComputeCatalog(config)  # runtimes and node types cluster specs may name
+        self.instance_pools = InstancePoolsService(store, clock, self.compute_catalog)
+        self.clusters = ClustersService(store, clock, self.compute_catalog, self.instance_pools, object_acls)
+        self.jobs = JobsService(
+            store,
+            clock,
+            self.counters,
+            self.permissions,
+            check_cluster_spec=self.clusters.check_compute,
+            serverless=lambda: config.serverless_compute,
+        )
         self.run_registry = RunRegistry(store)
         self.run_queries = RunQueries(
             self.run_registry, self.jobs, self.permissions, config, lambda: self.base_url

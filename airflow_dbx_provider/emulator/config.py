@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from airflow_dbx_provider.api_families import FAMILY_RATES
 
@@ -64,3 +65,11 @@ class EmulatorConfig:
     # user-assigned one is chosen by client_id), and the App Service IDENTITY_HEADER secret.
     managed_identity: str | None = None
     identity_header: str = DEFAULT_IDENTITY_HEADER
+    # Compute a cluster spec may name, besides the defaults (services/compute_catalog.py):
+    # runtime versions `{"key", "name"}` and node types `{"node_type_id", "memory_mb", "num_cores",
+    # ...}` (any NodeType field). Read on every call: a test may extend them on a running server.
+    spark_versions: list[dict[str, Any]] = field(default_factory=list)
+    node_types: list[dict[str, Any]] = field(default_factory=list)
+    # Tasks without compute (no cluster, no environment) run serverless in jobs/create and
+    # runs/submit alike; False refuses both, as a workspace without serverless compute does.
+    serverless_compute: bool = True

@@ -93,11 +93,6 @@ CYCLE = [sim_task("a", depends_on=[{"task_key": "b"}]), sim_task("b", depends_on
 @pytest.mark.parametrize(
     ("path", "body", "message"),
     [
-        (
-            "/api/2.2/jobs/runs/submit",
-            {"tasks": [{"task_key": "t", "notebook_task": {"notebook_path": "/x"}}]},
-            "One of job_cluster_key, new_cluster, or existing_cluster_id must be specified.",
-        ),
         ("/api/2.2/jobs/create", {"tasks": [sim_task("a"), sim_task("a")]}, "Duplicate task key 'a'"),
         ("/api/2.2/jobs/create", {"tasks": [sim_task("a", depends_on=[{"task_key": "zz"}])]}, "non-existent task 'zz'"),
         ("/api/2.2/jobs/create", {"tasks": CYCLE}, "cyclic dependency"),
@@ -112,7 +107,7 @@ CYCLE = [sim_task("a", depends_on=[{"task_key": "b"}]), sim_task("b", depends_on
         ("/api/2.2/jobs/runs/submit", {"run_name": "x", "idempotency_token": "t" * 65, "tasks": []}, "at most 64"),
     ],
     ids=[
-        "submit-no-compute", "duplicate-key", "unknown-dependency", "cycle", "no-task-kind", "unknown-job-cluster",
+        "duplicate-key", "unknown-dependency", "cycle", "no-task-kind", "unknown-job-cluster",
         "bad-int", "offset-over-1000", "limit-over-100", "run-now-missing-job", "run-now-no-job-id",
         "cancel-missing-run", "long-idempotency-token",
     ],

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
+from tests.operators.official_compute import allow_example_compute
 from tests.operators.support import CLUSTER, connection_json, requests_to, ti_states
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "dags" / "official_examples"
@@ -34,6 +35,7 @@ def example_workspace(airflow_workspace: Any, monkeypatch: pytest.MonkeyPatch) -
         target = root / f"{path.lstrip('/')}.py"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(NOTEBOOK)
+    allow_example_compute(airflow_workspace, monkeypatch)  # their old runtimes and node types
     monkeypatch.setenv("AIRFLOW_CONN_DATABRICKS_CONN", connection_json(airflow_workspace))
     cluster_id = DatabricksHook().create_cluster({"cluster_name": "examples", **CLUSTER})
     monkeypatch.setenv("EXAMPLE_EXISTING_CLUSTER_ID", cluster_id)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
+from tests.operators.official_compute import allow_example_compute
 from tests.operators.support import connection_json, requests_to, runs_created, ti_states, xcom
 
 MODES = ["sync", "deferred"]
@@ -135,6 +136,7 @@ def example_workspace(airflow_workspace: Any, monkeypatch: pytest.MonkeyPatch) -
         target = root / "Shared" / f"{name}.py"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text("# Databricks notebook source\ndbutils.notebook.exit('done')\n")
+    allow_example_compute(airflow_workspace, monkeypatch)  # their old runtimes and node types
     monkeypatch.setenv("AIRFLOW_CONN_DATABRICKS_DEFAULT", connection_json(airflow_workspace))
     return airflow_workspace
 

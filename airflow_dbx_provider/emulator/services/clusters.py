@@ -19,6 +19,8 @@ from airflow_dbx_provider.emulator.wire import to_int
 if TYPE_CHECKING:
     from airflow_dbx_provider.emulator.auth import Principal
     from airflow_dbx_provider.emulator.clock import Clock
+    from airflow_dbx_provider.emulator.services.compute_catalog import ComputeCatalog
+    from airflow_dbx_provider.emulator.services.instance_pools import InstancePoolsService
     from airflow_dbx_provider.emulator.store import Store
 
 # Simulated seconds each transient state lasts (scaled by config.time_scale).
@@ -45,21 +47,6 @@ SPEC_FIELDS = tuple(
     use_ml_runtime workload_type
     """.split()
 )
-SPARK_VERSIONS = [
-    ("16.4.x-scala2.12", "16.4 LTS (includes Apache Spark 3.5.2, Scala 2.12)"),
-    ("15.4.x-scala2.12", "15.4 LTS (includes Apache Spark 3.5.0, Scala 2.12)"),
-    ("14.3.x-scala2.12", "14.3 LTS (includes Apache Spark 3.5.0, Scala 2.12)"),
-    ("13.3.x-scala2.12", "13.3 LTS (includes Apache Spark 3.4.1, Scala 2.12)"),
-    ("15.4.x-cpu-ml-scala2.12", "15.4 LTS ML (includes Apache Spark 3.5.0, Scala 2.12)"),
-]
-NODE_TYPES = [
-    ("i3.xlarge", 31232, 4.0),
-    ("i3.2xlarge", 62464, 8.0),
-    ("m5d.large", 8192, 2.0),
-    ("m5d.xlarge", 16384, 4.0),
-]
-
-
 MAX_WORKERS = 100_000  # far above any real cluster; a bound keeps every size computation small
 
 
@@ -70,7 +57,16 @@ def _not_found(cluster_id: str) -> Exception:
 class ClustersService:
     """All clusters of the workspace; runs use `create_job_cluster`/`terminate`/`is_running`."""
 
-    def __init__(self, store: Store, clock: Clock, acls: ObjectAcls | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        catalog: ComputeCatalog,
+        pools: InstancePoolsService,
+        acls: ObjectAcls | None = None,
+    ) -> None:
+        self._catalog = catalog
+        self._pools = pools
         self._acls = acls or ObjectAcls(store)
         self._clock = clock
         self._clusters = store.collection("clusters")
@@ -147,6 +143,7 @@ class ClustersService:
         """`edit` replaces the spec, `update` (partial_fields) sets only the listed fields."""
         cluster = self._load(cluster_id)
         self._refuse_job_cluster(cluster, "edited")
+        self.check_compute(spec)  # a bad spec is refused whatever the cluster's state
         if cluster["state"] not in ("RUNNING", "TERMINATED"):
             raise self._unexpected_state(cluster)
         if partial_fields is None:
@@ -269,21 +266,10 @@ class ClustersService:
         return [self._public(c) for c in found]
 
     def spark_versions(self) -> list[dict[str, str]]:
-        return [{"key": key, "name": name} for key, name in SPARK_VERSIONS]
+        return self._catalog.spark_versions()
 
     def node_types(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "node_type_id": node,
-                "instance_type_id": node,
-                "memory_mb": memory,
-                "num_cores": cores,
-                "description": node,
-                "category": "General Purpose",
-                "is_deprecated": False,
-            }
-            for node, memory, cores in NODE_TYPES
-        ]
+        return self._catalog.node_types()
 
     # ---- validation --------------------------------------------------------------------------
     def validate_spec(self, spec: dict[str, Any]) -> None:
@@ -300,6 +286,7 @@ class ClustersService:
             raise invalid_parameter(f"num_workers must be at most {MAX_WORKERS}.")
         if not spec.get("node_type_id") and not spec.get("instance_pool_id") and not spec.get("policy_id"):
             raise invalid_parameter("One of node_type_id or instance_pool_id must be specified.")
+        self.check_compute(spec)
         minutes = spec.get("autotermination_minutes")
         if minutes is not None:
             value = to_int(minutes, "autotermination_minutes")
@@ -307,6 +294,18 @@ class ClustersService:
                 raise invalid_parameter(
                     "Autotermination minutes must be between 10 and 10000, or 0 to disable autotermination."
                 )
+
+    def check_compute(self, spec: dict[str, Any]) -> None:
+        """The runtime, node types and pools a spec names exist (what a job's cluster spec gets
+        at jobs/create, reset, update and runs/submit; the other checks wait for the run)."""
+        if spec.get("spark_version"):
+            self._catalog.check_spark_version(spec["spark_version"])
+        for name in ("instance_pool_id", "driver_instance_pool_id"):
+            if spec.get(name):
+                self._pools.check_exists(spec[name])
+        for name in ("node_type_id", "driver_node_type_id"):
+            if spec.get(name):
+                self._catalog.check_node_type(spec[name])
 
     @staticmethod
     def _check_autoscale(autoscale: Any) -> None:
@@ -341,6 +340,8 @@ class ClustersService:
         now = self._clock.now_ms()
         cluster_id = self._new_id(now)
         spec.setdefault("autotermination_minutes", 120)
+        if spec.get("instance_pool_id") and not spec.get("node_type_id"):
+            spec["node_type_id"] = self._pools.check_exists(spec["instance_pool_id"])["node_type_id"]
         spec.setdefault("driver_node_type_id", spec.get("node_type_id"))
         cluster: dict[str, Any] = {
             **spec,

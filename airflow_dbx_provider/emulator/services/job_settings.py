@@ -120,8 +120,19 @@ def check_job_clusters(job_clusters: Any) -> list[dict[str, Any]]:
 MAX_WORKERS = 100_000
 
 
-def normalize_tasks(tasks: Any, *, submit: bool, job_cluster_keys: set[str]) -> list[dict[str, Any]]:
-    """Check task keys, kinds, compute and the dependency graph as Databricks does."""
+def cluster_specs(tasks: list[Any], job_clusters: list[Any]) -> list[dict[str, Any]]:
+    """Every cluster spec a job or submitted run names (`job_clusters` and tasks' `new_cluster`)."""
+    specs = [c["new_cluster"] for c in job_clusters if isinstance(c, dict)]
+    specs += [t["new_cluster"] for t in tasks if isinstance(t, dict) and t.get("new_cluster")]
+    return [spec for spec in specs if isinstance(spec, dict)]
+
+
+def normalize_tasks(tasks: Any, *, serverless: bool, job_cluster_keys: set[str]) -> list[dict[str, Any]]:
+    """Check task keys, kinds, compute and the dependency graph as Databricks does.
+
+    A task naming no compute runs on serverless compute where the workspace has it
+    (`serverless`); otherwise jobs/create and runs/submit alike refuse it.
+    """
     if not isinstance(tasks, list):
         raise invalid_parameter("Invalid value for field tasks: expected a list")
     if len(tasks) > MAX_TASKS:
@@ -158,7 +169,7 @@ def normalize_tasks(tasks: Any, *, submit: bool, job_cluster_keys: set[str]) -> 
         for name, lowest in INT_TASK_FIELDS.items():
             if name in task:
                 task[name] = to_int(task[name], name, lowest, INT32_MAX)
-        if submit and kinds[0] not in NO_COMPUTE_KINDS and not any(k in task for k in COMPUTE_FIELDS):
+        if not serverless and kinds[0] not in NO_COMPUTE_KINDS and not any(k in task for k in COMPUTE_FIELDS):
             raise invalid_parameter(
                 "One of job_cluster_key, new_cluster, or existing_cluster_id must be specified."
             )
@@ -228,7 +239,7 @@ def _a_cycle(graph: dict[str, set[str]], stuck: list[str]) -> list[str]:
     return [*path[seen[key] :], key][:20]
 
 
-def normalize_settings(raw: dict[str, Any], version: str) -> dict[str, Any]:
+def normalize_settings(raw: dict[str, Any], version: str, *, serverless: bool = True) -> dict[str, Any]:
     """Defaults and coercions for JobSettings. 2.2 jobs queue by default, 2.1 jobs do not."""
     settings = drop_nulls(copy.deepcopy(raw))
     check_field_types(settings, SETTINGS_FIELD_TYPES)
@@ -249,7 +260,7 @@ def normalize_settings(raw: dict[str, Any], version: str) -> dict[str, Any]:
     job_clusters = settings.get("job_clusters", [])
     cluster_keys = {str(c.get("job_cluster_key")) for c in job_clusters if isinstance(c, dict)}
     settings["tasks"] = normalize_tasks(
-        settings.get("tasks", []), submit=False, job_cluster_keys=cluster_keys
+        settings.get("tasks", []), serverless=serverless, job_cluster_keys=cluster_keys
     )
     if not settings["tasks"]:
         settings.pop("tasks")

@@ -16,10 +16,12 @@ from airflow_dbx_provider.emulator.errors import (
     invalid_parameter,
     permission_denied,
 )
-from airflow_dbx_provider.emulator.services.job_settings import drop_nulls, normalize_settings
+from airflow_dbx_provider.emulator.services.job_settings import cluster_specs, drop_nulls, normalize_settings
 from airflow_dbx_provider.emulator.wire import decode_token, encode_token
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow_dbx_provider.emulator.auth import Principal
     from airflow_dbx_provider.emulator.clock import Clock
     from airflow_dbx_provider.emulator.control import Counters
@@ -34,8 +36,17 @@ class JobsService:
     """Saved jobs, kept in the `jobs` collection; `permissions` guards every call."""
 
     def __init__(
-        self, store: Store, clock: Clock, counters: Counters, permissions: PermissionsService
+        self,
+        store: Store,
+        clock: Clock,
+        counters: Counters,
+        permissions: PermissionsService,
+        *,
+        check_cluster_spec: Callable[[dict[str, Any]], None] = lambda spec: None,
+        serverless: Callable[[], bool] = lambda: True,
     ) -> None:
+        self._check_cluster_spec = check_cluster_spec  # runtime, node types, pools exist
+        self._serverless = serverless  # tasks without compute run serverless (else refused)
         self._store = store
         self._clock = clock
         self._counters = counters
@@ -80,6 +91,19 @@ class JobsService:
             )
         return name
 
+    def check_compute(self, tasks: list[Any], job_clusters: list[Any]) -> None:
+        """Each cluster spec names a runtime, node types and pools the workspace serves (400)."""
+        for spec in cluster_specs(tasks, job_clusters):
+            self._check_cluster_spec(spec)
+
+    def serverless_enabled(self) -> bool:
+        return self._serverless()
+
+    def _normalized(self, settings: dict[str, Any], version: str) -> dict[str, Any]:
+        normalized = normalize_settings(settings, version, serverless=self._serverless())
+        self.check_compute(normalized.get("tasks", []), normalized.get("job_clusters", []))
+        return normalized
+
     def new_job_id(self) -> int:
         return self._store.next_id("job_id", start=101)
 
@@ -101,7 +125,7 @@ class JobsService:
                 400,
             )
         run_as_name = self.run_as_name(principal, run_as)
-        normalized = normalize_settings(settings, version)
+        normalized = self._normalized(settings, version)
         job_id = self.new_job_id()
         job = {
             "job_id": job_id,
@@ -141,13 +165,13 @@ class JobsService:
                 merged[name] = [item for item in merged.get(name, []) if item.get(key_field) != key]
             else:
                 merged.pop(field, None)
-        job["settings"] = normalize_settings(merged, job.get("_version", "2.2"))
+        job["settings"] = self._normalized(merged, job.get("_version", "2.2"))
         self.jobs.put(job_id, job)
 
     def reset(self, principal: Principal, job_id: int, new_settings: dict[str, Any]) -> None:
         job = self.check(principal, job_id, "CAN_MANAGE")
         run_as_name = self.run_as_name(principal, new_settings.get("run_as"))
-        job["settings"] = normalize_settings(new_settings, job.get("_version", "2.2"))
+        job["settings"] = self._normalized(new_settings, job.get("_version", "2.2"))
         job["run_as_user_name"] = run_as_name
         self.jobs.put(job_id, job)
 

@@ -116,7 +116,10 @@ class RunsService:
         run_as = self._jobs.run_as_name(principal, request.run_as)
         job_clusters = request.job_clusters
         keys = {str(c.get("job_cluster_key")) for c in job_clusters if isinstance(c, dict)}
-        tasks = normalize_tasks(request.tasks, submit=True, job_cluster_keys=keys)
+        tasks = normalize_tasks(
+            request.tasks, serverless=self._jobs.serverless_enabled(), job_cluster_keys=keys
+        )
+        self._jobs.check_compute(tasks, job_clusters)
         job_id = self._jobs.new_job_id()  # submit runs get a one-off job id, as on Databricks
         self._permissions.on_job_created(job_id, principal)
         if request.access_control_list:
