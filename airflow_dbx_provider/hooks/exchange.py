@@ -67,6 +67,15 @@ Step = Send | Sleep | Exclusive | Call
 Flow = Generator[Step, Any, T]
 
 
+def _advance(flow: Flow[Any], answer: Any, error: Exception | None) -> tuple[bool, Any]:
+    """Hand ``flow`` the last step's answer (or throw its error in): ``(False, next step)``, or
+    ``(True, the flow's value)`` once it returns. The one protocol both drivers share."""
+    try:
+        return False, (flow.throw(error) if error is not None else flow.send(answer))
+    except StopIteration as stop:
+        return True, stop.value
+
+
 def drive(
     flow: Flow[T],
     send: Callable[[Send], Response],
@@ -78,10 +87,9 @@ def drive(
         answer: Any = None
         error: Exception | None = None
         while True:
-            try:
-                step = flow.throw(error) if error is not None else flow.send(answer)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+            done, step = _advance(flow, answer, error)
+            if done:
+                return step  # type: ignore[no-any-return]
             answer, error = None, None
             try:
                 if isinstance(step, Send):
@@ -108,10 +116,9 @@ async def adrive(
         answer: Any = None
         error: Exception | None = None
         while True:
-            try:
-                step = flow.throw(error) if error is not None else flow.send(answer)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+            done, step = _advance(flow, answer, error)
+            if done:
+                return step  # type: ignore[no-any-return]
             answer, error = None, None
             try:
                 if isinstance(step, Send):
