@@ -9,6 +9,7 @@ principal may do is the highest level it holds directly, through a group (every 
 `users`), as creator, or inherited from a folder above (the services pass that chain in). One
 document per object: `object_acls/<type>/<id>` = `{"entries": [{"kind", "name", "level"}]}`.
 This module knows no workspace path or cluster state: the workspace and clusters services ask it.
+`render_acl` writes the response for job ACLs (services/permissions.py) as well.
 """
 
 from __future__ import annotations
@@ -101,40 +102,48 @@ class ObjectAcls:
 
     @staticmethod
     def render(object_type: str, object_id: str | int, grants: Iterable[Grant]) -> dict[str, Any]:
-        grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for grant in grants:
-            permission: dict[str, Any] = {
-                "permission_level": grant.level,
-                "inherited": grant.inherited_from is not None,
-            }
-            if grant.inherited_from is not None:
-                permission["inherited_from_object"] = [grant.inherited_from]
-            grouped.setdefault((grant.kind, grant.name), []).append(permission)
-        grouped.setdefault(("group_name", "admins"), []).append(
-            {
-                "permission_level": "CAN_MANAGE",
-                "inherited": True,
-                "inherited_from_object": [f"/{object_type}/"],
-            }
-        )
-        acl = []
-        for (kind, name), permissions in grouped.items():
-            item: dict[str, Any] = {kind: name}
-            if kind != "group_name":
-                item["display_name"] = name
-            item["all_permissions"] = permissions
-            acl.append(item)
-        return {
-            "object_id": f"/{object_type}/{object_id}",
-            "object_type": OBJECT_TYPES[object_type],
-            "access_control_list": acl,
-        }
+        return render_acl(object_type, object_id, OBJECT_TYPES[object_type], grants)
 
     @staticmethod
     def levels(object_type: str) -> list[dict[str, str]]:
         return [
             {"permission_level": level, "description": DESCRIPTIONS[level]} for level in RANKS[object_type]
         ]
+
+
+def render_acl(
+    object_type: str, object_id: str | int, wire_type: str, grants: Iterable[Grant]
+) -> dict[str, Any]:
+    """The Permissions API response (job ACLs too): grants grouped per principal, each marked
+    inherited or not, plus the admins group's CAN_MANAGE inherited from ``/<object_type>/``."""
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for grant in grants:
+        permission: dict[str, Any] = {
+            "permission_level": grant.level,
+            "inherited": grant.inherited_from is not None,
+        }
+        if grant.inherited_from is not None:
+            permission["inherited_from_object"] = [grant.inherited_from]
+        grouped.setdefault((grant.kind, grant.name), []).append(permission)
+    grouped.setdefault(("group_name", "admins"), []).append(
+        {
+            "permission_level": "CAN_MANAGE",
+            "inherited": True,
+            "inherited_from_object": [f"/{object_type}/"],
+        }
+    )
+    acl = []
+    for (kind, name), permissions in grouped.items():
+        item: dict[str, Any] = {kind: name}
+        if kind != "group_name":
+            item["display_name"] = name
+        item["all_permissions"] = permissions
+        acl.append(item)
+    return {
+        "object_id": f"/{object_type}/{object_id}",
+        "object_type": wire_type,
+        "access_control_list": acl,
+    }
 
 
 def _parse(object_type: str, acl: Any) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.emulator.errors import invalid_parameter, permission_denied, resource_does_not_exist
+from airflow_dbx_provider.emulator.services.object_acls import KINDS, Grant, is_admin, render_acl
 
 if TYPE_CHECKING:
     from airflow_dbx_provider.emulator.auth import Principal
@@ -29,7 +30,6 @@ DESCRIPTIONS = {
     "IS_OWNER": "Owns the job; can manage it and its permissions",
     "CAN_MANAGE": "Can manage the job: edit settings, delete it and change its permissions",
 }
-KINDS = ("user_name", "group_name", "service_principal_name")
 
 
 class PermissionsService:
@@ -47,7 +47,7 @@ class PermissionsService:
     def job_permission_level(self, principal: Principal, job_id: int) -> str | None:
         """The highest level the principal holds directly, through a group, or as an admin."""
         levels = []
-        if _is_admin(principal):
+        if is_admin(principal):
             levels.append("CAN_MANAGE")
         groups = {"users", *principal.groups}
         for entry in self._entries(job_id):
@@ -145,23 +145,5 @@ class PermissionsService:
 
     def _render(self, job_id: int) -> dict[str, Any]:
         """The §7 response: direct entries grouped per principal, plus the inherited admins group."""
-        grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for entry in self._entries(job_id):
-            grouped.setdefault((entry["kind"], entry["name"]), []).append(
-                {"permission_level": entry["level"], "inherited": False}
-            )
-        grouped.setdefault(("group_name", "admins"), []).append(
-            {"permission_level": "CAN_MANAGE", "inherited": True, "inherited_from_object": ["/jobs/"]}
-        )
-        acl = []
-        for (kind, name), permissions in grouped.items():
-            item: dict[str, Any] = {kind: name}
-            if kind != "group_name":
-                item["display_name"] = name
-            item["all_permissions"] = permissions
-            acl.append(item)
-        return {"object_id": f"/jobs/{job_id}", "object_type": "job", "access_control_list": acl}
-
-
-def _is_admin(principal: Principal) -> bool:
-    return principal.is_admin or "admins" in principal.groups
+        grants = [Grant(e["kind"], e["name"], e["level"]) for e in self._entries(job_id)]
+        return render_acl("jobs", job_id, "job", grants)
