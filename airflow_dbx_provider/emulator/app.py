@@ -233,9 +233,11 @@ async def _read_params(
     files: dict[str, UploadedFile] = {}
     body = await _read_body(request, limit)
     content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data") or content_type.startswith(
-        "application/x-www-form-urlencoded"
-    ):
+    # Only multipart bodies (dbfs/put, workspace/import uploads) are forms. Databricks reads every
+    # other body as JSON whatever its content type: its documented `curl --data @body.json`
+    # calls send application/x-www-form-urlencoded, and a form-parsed JSON body would become
+    # one junk key.
+    if content_type.startswith("multipart/form-data"):
         form = await request.form()
         for key, value in form.multi_items():
             if hasattr(value, "read"):
