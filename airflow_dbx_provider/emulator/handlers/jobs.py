@@ -195,6 +195,11 @@ class JobsHandlers:
     def get_output(self, req: ApiRequest) -> dict[str, Any]:
         return self.runs.get_output(req.principal, req.required_int("run_id"))
 
+    @jobs_route("/jobs/runs/export", "GET")
+    def export_run(self, req: ApiRequest) -> dict[str, Any]:
+        views = (req.str("views_to_export") or "CODE").upper()
+        return self.runs.export(req.principal, req.required_int("run_id"), views)
+
     @jobs_route("/jobs/runs/list", "GET")
     def list_runs(self, req: ApiRequest) -> dict[str, Any]:
         _offset(req)  # deprecated and unused here, but a negative one is still a 400

@@ -227,6 +227,28 @@ class RunsService:
         output.update(self.executor.output_of(task))
         return output
 
+    def export(self, principal: Principal, run_id: int, views: str) -> dict[str, Any]:
+        """jobs/runs/export of a task run: its notebook as HTML (`views_to_export` CODE, the
+        default, or ALL); DASHBOARDS has none here. Only notebook task runs can be exported."""
+        if views not in ("CODE", "DASHBOARDS", "ALL"):
+            raise invalid_parameter(f"Invalid views_to_export: {views}. Use CODE, DASHBOARDS or ALL.")
+        parent_id = self.registry.parent_of(run_id)
+        if parent_id is None:
+            if run_id in self.registry:
+                self._queries.checked(principal, run_id, "CAN_VIEW")
+                raise invalid_parameter(
+                    "Exporting runs with multiple tasks is not supported. "
+                    "Please export each individual task run instead."
+                )
+            raise self._queries.missing(run_id)
+        run = self._queries.checked(principal, parent_id, "CAN_VIEW")
+        task = next(t for t in run["tasks"] if t["run_id"] == run_id)
+        if "notebook_task" not in task:
+            raise invalid_parameter(
+                f"Run {run_id} is not a notebook task run; only notebook runs can be exported."
+            )
+        return {"views": [] if views == "DASHBOARDS" else [self.executor.notebook_view(task)]}
+
     # -- control ----------------------------------------------------------------------------------
     def cancel(self, principal: Principal, run_id: int) -> None:
         run = self._queries.checked(principal, run_id, "CAN_MANAGE_RUN")

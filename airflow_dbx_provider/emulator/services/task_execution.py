@@ -16,6 +16,7 @@ notebook-scoped token whose principal the secrets API checks, the workspace URL)
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -308,6 +309,28 @@ class TaskExecutor:
         """After a reset: no attempt's files may leak into a new attempt that reuses its id."""
         self.kill_all()
         shutil.rmtree(self._data_dir / "task-runs", ignore_errors=True)
+
+    # -- export -----------------------------------------------------------------------------------
+    def notebook_view(self, task: dict[str, Any]) -> dict[str, str]:
+        """jobs/runs/export's view of a notebook task run: the notebook as an HTML page (escaped
+        source, then the `dbutils.notebook.exit` value), named after the notebook."""
+        path = str(task["notebook_task"].get("notebook_path", ""))
+        try:
+            source = self._env.read_notebook(path)
+        except EmulatorError:
+            source = ""
+        name = path.rstrip("/").rsplit("/", 1)[-1] or path
+        result = self._result(task["run_id"])
+        exit_value = (
+            f"<h2>Result</h2><pre>{html.escape(str(result['exit_value']))}</pre>"
+            if "exit_value" in result
+            else ""
+        )
+        content = (
+            f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(name)}</title></head>'
+            f"<body><h1>{html.escape(name)}</h1><pre>{html.escape(source)}</pre>{exit_value}</body></html>"
+        )
+        return {"content": content, "name": name, "type": "NOTEBOOK"}
 
     # -- output -----------------------------------------------------------------------------------
     def output_of(self, task: dict[str, Any]) -> dict[str, Any]:
