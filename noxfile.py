@@ -115,9 +115,20 @@ def tests(session: nox.Session) -> None:
         session.run("python", "-m", "pytest", *session.posargs)
         return
     # The end-to-end tests run real `airflow standalone` and a browser: alone, after the rest, so
-    # their start-up and timeouts do not compete with four busy workers for two cores.
-    session.run("python", "-m", "pytest", *PARALLEL, "--durations=15", "--ignore=tests/e2e")
-    session.run("python", "-m", "pytest", "--durations=5", "tests/e2e")
+    # their start-up and timeouts do not compete with four busy workers for two cores. Both parts
+    # always run, so one failing does not hide the other's result.
+    parts = {
+        "the suite": [*PARALLEL, "--durations=15", "--ignore=tests/e2e"],
+        "the end-to-end tests": ["--durations=5", "tests/e2e"],
+    }
+    failed = []
+    for name, args in parts.items():
+        try:
+            session.run("python", "-m", "pytest", *args)
+        except CommandFailed:
+            failed.append(name)
+    if failed:
+        session.error(f"failed: {', '.join(failed)}")
 
 
 @nox.session
