@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 #: Statement states after which nothing changes but CLOSED.
 STATEMENT_TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "CLOSED"})
-WAREHOUSE_TERMINAL_STATES = frozenset({"STOPPED", "DELETED"})
 
 
 def statement_parameters(

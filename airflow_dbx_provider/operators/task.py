@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 MAX_TASK_KEY_LENGTH = 100
-RETRY_FIELDS = ("max_retries", "min_retry_interval_millis", "retry_on_timeout")
 
 
 class DatabricksTaskBaseOperator(WorkflowMemberMixin, DatabricksRunLifecycleOperator):

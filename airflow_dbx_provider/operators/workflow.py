@@ -56,7 +56,8 @@ LAUNCH_TASK_ID = "launch"
 
 @dataclass
 class WorkflowRunMetadata:
-    """The group's run, as ``launch`` returns it (the official XCom shape)."""
+    """The official provider's record of the group's run, kept for imports; ``launch`` pushes the
+    same fields as a plain dict (the official XCom shape)."""
 
     conn_id: str
     job_id: int
