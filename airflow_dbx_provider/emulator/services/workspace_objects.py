@@ -1,5 +1,7 @@
 """Workspace objects (notebooks, files, folders) in the store, plus read-only notebooks on disk.
 
+Notebook source and Jupyter formats: services/notebook_formats.py.
+
 With `config.workspace_dir` set, `<workspace_dir>/a/b.py` appears as the notebook `/a/b`
 and its folders as directories; stored objects take precedence over disk ones.
 """
@@ -7,8 +9,6 @@ and its folders as directories; stored objects take precedence over disk ones.
 from __future__ import annotations
 
 import base64
-import json
-import zlib
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,15 @@ from airflow_dbx_provider.emulator.errors import (
     invalid_parameter,
     permission_denied,
     resource_does_not_exist,
+)
+from airflow_dbx_provider.emulator.services.disk_notebooks import DiskNotebooks
+from airflow_dbx_provider.emulator.services.notebook_formats import (
+    EXTENSIONS,
+    FILE_TYPES,
+    LANGUAGES,
+    header,
+    jupyter_to_source,
+    source_to_jupyter,
 )
 from airflow_dbx_provider.emulator.services.object_acls import Grant, ObjectAcls
 
@@ -29,20 +38,11 @@ if TYPE_CHECKING:
     from airflow_dbx_provider.emulator.store import Store
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
-LANGUAGES = ("PYTHON", "SQL", "SCALA", "R")
-EXTENSIONS = {".py": "PYTHON", ".sql": "SQL", ".scala": "SCALA", ".r": "R"}
-FILE_TYPES = {"PYTHON": "py", "SQL": "sql", "SCALA": "scala", "R": "r"}
-COMMENT = {"PYTHON": "#", "SQL": "--", "SCALA": "//", "R": "#"}
 DEFAULT_FOLDERS = ("/Users", "/Shared", "/Repos")
 # Workspace paths: Databricks refuses longer ones; a bound also keeps every walk up a path short.
 MAX_PATH_LENGTH = 4096
 MAX_PATH_DEPTH = 100
 MAX_DELETE_OBJECTS = 100_000  # one recursive delete touches at most this many objects
-
-
-def header(language: str) -> str:
-    """The first line of a SOURCE notebook, e.g. `# Databricks notebook source`."""
-    return f"{COMMENT[language]} Databricks notebook source"
 
 
 def normalize(path: str | None) -> str:
@@ -79,7 +79,7 @@ class WorkspaceObjectsService:
         self._store = store
         self._clock = clock
         self._home_owners = tuple(home_owners)
-        self._workspace_dir = workspace_dir
+        self._disk = DiskNotebooks(workspace_dir)
         self._objects = store.collection("workspace_objects")
         self.after_reset()
 
@@ -194,7 +194,7 @@ class WorkspaceObjectsService:
         elif fmt == "RAW":
             object_type, language = "FILE", None
         elif fmt == "JUPYTER":
-            content, language = _jupyter_to_source(content), "PYTHON"
+            content, language = jupyter_to_source(content), "PYTHON"
             if normalized.endswith(".ipynb"):
                 normalized = normalized[: -len(".ipynb")]
         else:
@@ -233,7 +233,7 @@ class WorkspaceObjectsService:
                 content = first + b"\n" + content
             return content, FILE_TYPES[language]
         if fmt == "JUPYTER":
-            return _source_to_jupyter(content.decode("utf-8"), language), "ipynb"
+            return source_to_jupyter(content.decode("utf-8"), language), "ipynb"
         raise invalid_parameter(f"Export format {fmt} is not supported by the emulator.")
 
     # ---- internals ---------------------------------------------------------------------------
@@ -273,7 +273,7 @@ class WorkspaceObjectsService:
         self._objects.put(path, doc)
 
     def _lookup(self, path: str) -> dict[str, Any] | None:
-        return self._objects.get(path) or self._disk_object(path)
+        return self._objects.get(path) or self._disk.lookup(path)
 
     def _find(self, path: str) -> dict[str, Any]:
         obj = self._lookup(path)
@@ -285,7 +285,7 @@ class WorkspaceObjectsService:
         found = {
             o["path"]: o for o in self._objects.values() if o["path"] != "/" and _parent(o["path"]) == folder
         }
-        for disk_child in self._disk_children(folder):
+        for disk_child in self._disk.children(folder):
             found.setdefault(disk_child["path"], disk_child)
         return sorted(found.values(), key=lambda o: o["path"])
 
@@ -300,8 +300,8 @@ class WorkspaceObjectsService:
                 400,
             )
         pending = [folder]
-        while pending and self._disk_root() is not None:  # read-only disk objects, iteratively
-            for child in self._disk_children(pending.pop()):
+        while pending and self._disk.root is not None:  # read-only disk objects, iteratively
+            for child in self._disk.children(pending.pop()):
                 stored.setdefault(child["path"], child)
                 if child["object_type"] == "DIRECTORY":
                     pending.append(child["path"])
@@ -375,58 +375,6 @@ class WorkspaceObjectsService:
             return Path(obj["_disk"]).read_bytes()
         return base64.b64decode(obj.get("_content", ""))
 
-    def _disk_root(self) -> Path | None:
-        folder = self._workspace_dir
-        return Path(folder) if folder else None
-
-    def _disk_object(self, path: str) -> dict[str, Any] | None:
-        root = self._disk_root()
-        if root is None:
-            return None
-        relative = path.lstrip("/")
-        folder = root / relative if relative else root
-        if relative and folder.is_dir() and not _hidden(folder.name):
-            return self._disk_doc(path, folder, "DIRECTORY")
-        notebook = root / f"{relative}.py"
-        if relative and notebook.is_file() and not _hidden(notebook.name):
-            return self._disk_doc(path, notebook, "NOTEBOOK")
-        return None
-
-    def _disk_children(self, folder: str) -> list[dict[str, Any]]:
-        root = self._disk_root()
-        if root is None:
-            return []
-        base = root / folder.lstrip("/") if folder != "/" else root
-        if not base.is_dir():
-            return []
-        prefix = folder.rstrip("/")
-        children = []
-        for entry in sorted(base.iterdir()):
-            if _hidden(entry.name):
-                continue
-            if entry.is_dir():
-                children.append(self._disk_doc(f"{prefix}/{entry.name}", entry, "DIRECTORY"))
-            elif entry.suffix == ".py":
-                children.append(self._disk_doc(f"{prefix}/{entry.stem}", entry, "NOTEBOOK"))
-        return children
-
-    @staticmethod
-    def _disk_doc(path: str, local: Path, object_type: str) -> dict[str, Any]:
-        stat = local.stat()
-        object_id = 900_000_000_000_000 + zlib.crc32(path.encode())
-        doc: dict[str, Any] = {
-            "path": path,
-            "object_type": object_type,
-            "object_id": object_id,
-            "resource_id": str(object_id),
-            "created_at": int(stat.st_ctime * 1000),
-            "modified_at": int(stat.st_mtime * 1000),
-            "_disk": str(local),
-        }
-        if object_type == "NOTEBOOK":
-            doc["language"] = "PYTHON"
-        return doc
-
     @staticmethod
     def _public(obj: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in obj.items() if not k.startswith("_")}
@@ -438,44 +386,3 @@ def _acl_type(obj: dict[str, Any]) -> str:
 
 def _parent(path: str) -> str:
     return str(PurePosixPath(path).parent)
-
-
-def _hidden(name: str) -> bool:
-    return name.startswith(".") or name == "__pycache__"
-
-
-def _jupyter_to_source(content: bytes) -> bytes:
-    try:
-        notebook = json.loads(content)
-        cells = [
-            "".join(cell.get("source", []))
-            for cell in notebook.get("cells", [])
-            if cell.get("cell_type") == "code"
-        ]
-    except (ValueError, AttributeError, TypeError):
-        raise invalid_parameter("The content is not a valid Jupyter notebook.") from None
-    body = "\n\n# COMMAND ----------\n\n".join(cells)
-    return f"{header('PYTHON')}\n{body}\n".encode()
-
-
-def _source_to_jupyter(source: str, language: str) -> bytes:
-    lines = source.splitlines()
-    if lines and lines[0].strip() == header(language):
-        lines = lines[1:]
-    cells = [c.strip("\n") for c in "\n".join(lines).split(f"{COMMENT[language]} COMMAND ----------")]
-    notebook = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "metadata": {},
-                "execution_count": None,
-                "outputs": [],
-                "source": cell.splitlines(True),
-            }
-            for cell in cells
-        ],
-        "metadata": {"language_info": {"name": language.lower()}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    return json.dumps(notebook, indent=1).encode()
