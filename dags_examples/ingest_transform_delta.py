@@ -279,7 +279,7 @@ with DAG(
             "page_size": "{{ params.page_size }}",
         },
         deferrable=True,
-        polling_period_seconds=2,
+        polling_period_seconds=1,
     )
 
     @task

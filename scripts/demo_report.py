@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -171,13 +172,15 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--emulator-url", required=True)
     parser.add_argument("--data-dir", required=True, type=Path)
-    parser.add_argument("--token", required=True)
     args = parser.parse_args()
+    token = os.environ.get("DATABRICKS_TOKEN", "")  # from the environment, never from argv
+    if not token:
+        raise SystemExit("set DATABRICKS_TOKEN to the workspace token")
     dbfs_root = args.data_dir / "dbfs"
-    problems, windows = show_runs(args.emulator_url, args.token)
+    problems, windows = show_runs(args.emulator_url, token)
     problems += show_table(dbfs_root / TABLE, windows)
     show_rejects(dbfs_root)
-    problems += show_revenue_report(args.emulator_url, args.token)
+    problems += show_revenue_report(args.emulator_url, token)
     heading("Result")
     for problem in problems:
         print(f"  FAILED: {problem}")
