@@ -19,7 +19,9 @@ EXAMPLE_DAG_IDS = {
     "cancel_run",
     "run_sensor",
     "setup_dbfs_and_secrets",
+    "workflow_group",
 }
+SMALL_EXAMPLE_IDS = sorted(EXAMPLE_DAG_IDS - {"ingest_transform_delta"})
 BAD_ROWS_PER_DAY = 3
 
 
@@ -51,6 +53,12 @@ def _run(dag: Any, conf: dict[str, Any] | None = None) -> Any:
 def _xcom(dag_run: Any, task_id: str, key: str = "return_value") -> Any:
     ti = next(ti for ti in dag_run.get_task_instances() if ti.task_id == task_id)
     return ti.xcom_pull(task_ids=task_id, key=key)
+
+
+@pytest.mark.parametrize("dag_id", SMALL_EXAMPLE_IDS)
+def test_small_example_runs(example_dagbag: Any, examples_workspace: Any, dag_id: str) -> None:
+    """Each small example runs to success with its default params (the pipeline has its own tests)."""
+    _run(example_dagbag.get_dag(dag_id))
 
 
 def test_pipeline_merges_and_stays_idempotent(example_dagbag: Any, examples_workspace: Any) -> None:
