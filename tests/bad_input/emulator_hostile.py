@@ -424,9 +424,6 @@ CASES: list[Hostile] = [
     Hostile("submit-token-a-dict", "POST", SUBMIT, body=_submit(idempotency_token={})),
     Hostile("submit-token-a-dict-nonempty", "POST", SUBMIT, body=_submit(idempotency_token={"k": "v"})),
     Hostile("submit-token-65", "POST", SUBMIT, body=_submit(idempotency_token="x" * 65)),
-    Hostile(
-        "submit-no-compute", "POST", SUBMIT, body=_submit(tasks=[{"task_key": "t", "spark_jar_task": {}}])
-    ),
     Hostile("submit-1500-chain-reversed", "POST", SUBMIT, body=_submit(tasks=_chain(1500))),
     Hostile(
         "submit-new-cluster-1e12-workers",
