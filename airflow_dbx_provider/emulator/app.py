@@ -65,7 +65,7 @@ def route_table(state: Workspace) -> RouteTable:
             SecretsHandlers(state.secrets, state.config),
             WorkspaceHandlers(state.workspace),
             PermissionsHandlers(state.permissions, state.workspace, state.clusters),
-            IdentityHandlers(state.config),
+            IdentityHandlers(state.config, state.directory),
             SqlHandlers(state.sql_warehouses, state.sql_statements, state.clock),
         ]
     )

@@ -3,7 +3,7 @@
     store, clock, auth, controls
     permissions ← jobs ← runs (registry, queries, engine, executor) ← operations
     compute catalogue ← instance pools ← clusters (checks cluster specs for jobs and runs too)
-    dbfs, secrets, workspace objects: no service dependencies
+    dbfs, secrets, workspace objects: no service dependencies; the SCIM directory reads auth's principals
 
 Each service gets its collaborators as constructor arguments; none sees this object. The run
 engine gets clusters as `JobCompute` and run storage as callables; task attempts get notebook
@@ -33,6 +33,7 @@ from airflow_dbx_provider.emulator.services.run_engine import RunEngine
 from airflow_dbx_provider.emulator.services.run_queries import RunQueries
 from airflow_dbx_provider.emulator.services.run_registry import RunRegistry
 from airflow_dbx_provider.emulator.services.runs import RunsService
+from airflow_dbx_provider.emulator.services.scim import ScimDirectory
 from airflow_dbx_provider.emulator.services.secrets import SecretsService
 from airflow_dbx_provider.emulator.services.sql_catalog import SqlCatalog
 from airflow_dbx_provider.emulator.services.sql_engine import SqlEngine
@@ -66,6 +67,7 @@ class Workspace:
 
         store, clock = self.store, self.clock
         self.permissions = PermissionsService(store)
+        self.directory = ScimDirectory(store, self.auth.principals)  # SCIM Users, Groups, SPs
         object_acls = ObjectAcls(store)  # notebooks, directories, clusters
         self.workspace = WorkspaceObjectsService(
             store,
