@@ -62,6 +62,15 @@ def _compute_from_file(config: EmulatorConfig, path: Path) -> None:
     config.node_types.extend(data.get("node_types", []))
     if "serverless_compute" in data:
         config.serverless_compute = bool(data["serverless_compute"])
+    # Task libraries: more preinstalled distributions, the package index, no network.
+    extra = data.get("preinstalled_libraries", [])
+    if not isinstance(extra, list) or not all(isinstance(name, str) for name in extra):
+        raise SystemExit(f"--config {path}: preinstalled_libraries must be a list of distribution names")
+    config.preinstalled_libraries.extend(extra)
+    if data.get("library_index_url"):
+        config.library_index_url = str(data["library_index_url"])
+    if "library_offline" in data:
+        config.library_offline = bool(data["library_offline"])
 
 
 def _rate(text: str) -> tuple[str, float]:
@@ -127,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         type=Path,
-        help="JSON file with principals, spark_versions, node_types, serverless_compute",
+        help="JSON file with principals, spark_versions, node_types, serverless_compute, "
+        "preinstalled_libraries, library_index_url, library_offline",
     )
     parser.add_argument("--rate-limit", action="append", type=_rate, default=[], metavar="FAMILY=RPS")
     parser.add_argument("--no-rate-limits", action="store_true")

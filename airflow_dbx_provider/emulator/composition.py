@@ -26,6 +26,7 @@ from airflow_dbx_provider.emulator.services.dbfs import DbfsService
 from airflow_dbx_provider.emulator.services.entra import EntraService
 from airflow_dbx_provider.emulator.services.instance_pools import InstancePoolsService
 from airflow_dbx_provider.emulator.services.jobs import JobsService
+from airflow_dbx_provider.emulator.services.libraries import LibraryInstaller
 from airflow_dbx_provider.emulator.services.object_acls import ObjectAcls
 from airflow_dbx_provider.emulator.services.operations import JobOperations
 from airflow_dbx_provider.emulator.services.permissions import PermissionsService
@@ -93,7 +94,8 @@ class Workspace:
         self.run_queries = RunQueries(
             self.run_registry, self.jobs, self.permissions, config, lambda: self.base_url
         )
-        executor = TaskExecutor(self.data_dir, clock, self._task_environment())
+        libraries = LibraryInstaller(self.data_dir / "libraries", config, self.dbfs.local_path)
+        executor = TaskExecutor(self.data_dir, clock, self._task_environment(), libraries)
         registry = self.run_registry
         engine = RunEngine(
             clock,

@@ -14,6 +14,20 @@ DEFAULT_WORKSPACE_ID = "1234567890123456"
 DEFAULT_AZURE_TENANT_ID = "72f988bf-0000-4000-8000-00000000dbe1"
 DEFAULT_IDENTITY_HEADER = "dbx-emulator-identity-header"
 
+# Distributions a Databricks runtime ships (a subset of DBR 15/16 LTS's Python libraries): a task's
+# `pypi` library naming one is satisfied without installing (services/libraries.py).
+DEFAULT_PREINSTALLED_LIBRARIES: tuple[str, ...] = (
+    "numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "matplotlib", "seaborn", "plotly",
+    "requests", "urllib3", "certifi", "idna", "charset-normalizer", "simplejson", "six",
+    "python-dateutil", "pytz", "tzdata", "packaging", "setuptools", "pip", "wheel", "pyyaml",
+    "jinja2", "markupsafe", "protobuf", "grpcio", "boto3", "botocore", "s3transfer",
+    "databricks-sdk", "mlflow-skinny", "pydantic", "typing-extensions", "attrs", "click",
+    "cryptography", "cffi", "pycparser", "decorator", "ipython", "jedi", "tenacity",
+    "statsmodels", "patsy", "joblib", "threadpoolctl", "pyparsing", "cycler", "kiwisolver",
+    "fonttools", "pillow", "filelock", "fsspec", "azure-core", "azure-storage-blob",
+    "google-auth", "google-cloud-storage", "googleapis-common-protos", "jmespath", "wrapt",
+)  # fmt: skip
+
 # Requests per second per endpoint family: the table the hooks pace themselves by
 # (airflow_dbx_provider/api_families.py). 0 disables the limit for a family.
 DEFAULT_RATE_LIMITS: dict[str, float] = dict(FAMILY_RATES)
@@ -73,3 +87,9 @@ class EmulatorConfig:
     # Tasks without compute (no cluster, no environment) run serverless in jobs/create and
     # runs/submit alike; False refuses both, as a workspace without serverless compute does.
     serverless_compute: bool = True
+    # Task libraries (services/libraries.py): distributions the runtime ships (a `pypi` library
+    # naming one is not installed), the package index to install the others from (None: the
+    # machine's pip/uv configuration, or the library's `repo`), and whether the network is off.
+    preinstalled_libraries: list[str] = field(default_factory=lambda: list(DEFAULT_PREINSTALLED_LIBRARIES))
+    library_index_url: str | None = None
+    library_offline: bool = False

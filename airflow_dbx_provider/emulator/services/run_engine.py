@@ -311,6 +311,10 @@ class RunEngine:
         if outcome is None:
             return False
         ok, message = outcome
+        failure_code = task.pop("_failure_code", None)  # e.g. LIBRARY_INSTALLATION_ERROR: no retry
+        if failure_code:
+            self._end_task(run, task, "FAILED", message, now, life="INTERNAL_ERROR", code=failure_code)
+            return True
         self._end_task(run, task, "SUCCESS" if ok else "FAILED", message, now)
         return True
 

@@ -53,6 +53,10 @@ DEFAULT_MESSAGES = {
 }
 
 
+# Termination codes Databricks reports as the user's error (type CLIENT_ERROR), also on the run.
+CLIENT_ERROR_CODES = frozenset({"LIBRARY_INSTALLATION_ERROR"})
+
+
 def set_state(
     doc: dict[str, Any],
     life_cycle_state: str,
@@ -83,6 +87,8 @@ def set_state(
         )
         if life_cycle_state == "INTERNAL_ERROR":
             default_code, default_type = "INTERNAL_ERROR", "INTERNAL_ERROR"
+        if code in CLIENT_ERROR_CODES:
+            default_type = "CLIENT_ERROR"
         status["termination_details"] = {
             "code": code or default_code,
             "type": termination_type or default_type,
@@ -202,7 +208,9 @@ def outcome(latest: dict[str, dict[str, Any]]) -> tuple[str, str, str, str | Non
     tasks = list(latest.values())
     broken = [t for t in tasks if life(t) == "INTERNAL_ERROR"]
     if broken:
-        return "INTERNAL_ERROR", "FAILED", broken[0]["state"]["state_message"], None
+        code = broken[0].get("status", {}).get("termination_details", {}).get("code")
+        message = broken[0]["state"]["state_message"]
+        return "INTERNAL_ERROR", "FAILED", message, code if code in CLIENT_ERROR_CODES else None
     results = [result(t) for t in tasks]
     if all(r in OK_RESULTS for r in results):
         return "TERMINATED", "SUCCESS", "", None

@@ -30,10 +30,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.emulator.errors import EmulatorError
+from airflow_dbx_provider.emulator.services.libraries import (
+    LIBRARY_ERROR_CODE,
+    LibraryFailure,
+    failure_message,
+)
 from airflow_dbx_provider.job_schema import TASK_KINDS
 
 if TYPE_CHECKING:
     from airflow_dbx_provider.emulator.clock import Clock
+    from airflow_dbx_provider.emulator.services.libraries import LibraryInstaller
 
 SIMULATED_TASK_SECONDS = 5.0  # spark_jar_task, sql_task, pipeline_task, dbt_task, ...
 OUTPUT_LIMIT = 5 * 1024 * 1024
@@ -133,10 +139,13 @@ class TaskEnvironment:
 
 
 class TaskExecutor:
-    def __init__(self, data_dir: Path, clock: Clock, env: TaskEnvironment) -> None:
+    def __init__(
+        self, data_dir: Path, clock: Clock, env: TaskEnvironment, libraries: LibraryInstaller
+    ) -> None:
         self._data_dir = data_dir
         self._clock = clock
         self._env = env
+        self._libraries = libraries  # a task's `libraries`, installed before its subprocess starts
         self._procs: dict[int, tuple[subprocess.Popen[bytes], str]] = {}  # task run id → (process, token)
         self._markers: dict[int, str] = {}  # task run id → the TASK_MARKER value of its processes
 
@@ -161,6 +170,22 @@ class TaskExecutor:
         shutil.rmtree(workdir, ignore_errors=True)  # ids restart after a reset
         workdir.mkdir(parents=True)
         (workdir / "spec.json").write_text(json.dumps(spec))
+        try:
+            key = self._libraries.prepare(task.get("libraries"))
+        except LibraryFailure as failure:
+            task["_library_error"] = self._library_message(task, failure)
+            return
+        if key is not None:  # the subprocess starts once they are installed (poll)
+            task["_libraries_key"] = key
+            return
+        self._spawn(run, task, None)
+
+    @staticmethod
+    def _library_message(task: dict[str, Any], failure: LibraryFailure) -> str:
+        return failure_message(failure, (task.get("cluster_instance") or {}).get("cluster_id"))
+
+    def _spawn(self, run: dict[str, Any], task: dict[str, Any], libraries: Path | None) -> None:
+        workdir = self._dir(task["run_id"])
         token = self._env.notebook_token(run["_principal"])
         env = notebook_environment(
             host=self._env.base_url(),
@@ -169,6 +194,8 @@ class TaskExecutor:
             home=str(workdir),
             ca_bundle=self._env.ca_bundle(),
         )
+        if libraries is not None:  # the task's installed libraries, before the emulator's own path
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(libraries), env.get("PYTHONPATH")]))
         # Marks every process of this attempt, even one that leaves the process group and session.
         env[TASK_MARKER] = f"{task['run_id']}-{os.urandom(8).hex()}"
         log = open(workdir / "output.log", "wb")
@@ -261,6 +288,23 @@ class TaskExecutor:
         if "_start_error" in task:
             task["_output"] = {"error": task["_start_error"]}
             return False, task["_start_error"]
+        if "_libraries_key" in task:
+            try:
+                installed = self._libraries.poll(task["_libraries_key"])
+            except LibraryFailure as failure:
+                task["_library_error"] = self._library_message(task, failure)
+                installed = None
+            if installed is not None:
+                del task["_libraries_key"]
+                self._spawn(run, task, installed)
+                return None
+        if "_library_error" in task:  # LIBRARY_INSTALLATION_ERROR: the engine ends it in INTERNAL_ERROR
+            task.pop("_libraries_key", None)
+            task["_output"] = {"error": task["_library_error"]}
+            task["_failure_code"] = LIBRARY_ERROR_CODE
+            return False, task["_library_error"]
+        if "_libraries_key" in task:
+            return None
         entry = self._procs.get(task["run_id"])
         if entry is None:
             message = "The emulator restarted while this task was running."
@@ -304,6 +348,7 @@ class TaskExecutor:
     def kill_all(self) -> None:
         for task_run_id in list(self._procs):
             self.kill(task_run_id)
+        self._libraries.kill_all()
 
     def forget_all(self) -> None:
         """After a reset: no attempt's files may leak into a new attempt that reuses its id."""
