@@ -9,4 +9,9 @@ except ImportError:  # Airflow 3.1
     from airflow.exceptions import TaskDeferralTimeout, TaskDeferred  # type: ignore[no-redef]
     from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
 
-__all__ = ["DagBag", "TaskDeferralTimeout", "TaskDeferred"]
+try:  # Airflow >= 3.2
+    from airflow.sdk.serde import deserialize
+except ImportError:  # Airflow 3.1
+    from airflow.serialization.serde import deserialize  # type: ignore[no-redef]
+
+__all__ = ["DagBag", "TaskDeferralTimeout", "TaskDeferred", "deserialize"]

@@ -20,7 +20,7 @@ def _states(dag_run: Any) -> dict[str, str]:
 
 
 def _value(dag_run: Any, task_id: str) -> Any:
-    from airflow.sdk.serde import deserialize
+    from tests.airflow_compat import deserialize
 
     ti = next(ti for ti in dag_run.get_task_instances() if ti.task_id == task_id)
     return deserialize(ti.xcom_pull(task_ids=task_id))

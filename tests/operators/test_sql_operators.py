@@ -36,7 +36,7 @@ def sql_connection(server: Any, monkeypatch: pytest.MonkeyPatch, **extra: Any) -
 
 def value(dag_run: Any, task_id: str, key: str = "return_value") -> Any:
     """An XCom value as the task returned it (tuples and Decimals, not their serialized form)."""
-    from airflow.sdk.serde import deserialize
+    from tests.airflow_compat import deserialize
 
     return deserialize(xcom(dag_run, task_id, key))
 

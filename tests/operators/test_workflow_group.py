@@ -149,7 +149,7 @@ def test_official_example_workflow_dag(
     from tests.airflow_workspace import load_dag
 
     monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", str(mode == "deferred"))
-    monkeypatch.setenv("EXAMPLE_DAG_ID", f"example_databricks_workflow_{mode}")
+    monkeypatch.setenv("EXAMPLE_WORKFLOW_DAG_ID", f"example_databricks_workflow_{mode}")
     dag = load_dag(str(EXAMPLE), f"example_databricks_workflow_{mode}")
     for task in dag.tasks:
         if hasattr(task, "polling_period_seconds"):
@@ -161,64 +161,3 @@ def test_official_example_workflow_dag(
     assert runs_created(example_workspace) == 1
     if mode == "sync":
         assert requests_to(example_workspace, "runs/list") == 0
-
-
-def _clear_and_resume(dag: Any, dag_run: Any, task_ids: list[str]) -> Any:
-    """Clear task instances of a finished DAG run as the UI's Clear does, then run the same DAG run on.
-
-    ``clear_task_instances`` is what the REST API's clearTaskInstances calls; ``dag.test()`` then
-    drives the existing run (it would otherwise delete it and start afresh).
-    """
-    from unittest import mock
-
-    from airflow.models.dagrun import DagRun
-    from airflow.models.taskinstance import clear_task_instances
-    from airflow.settings import Session
-    from airflow.utils.state import DagRunState
-    from sqlalchemy import select
-
-    session = Session()
-    existing = session.scalar(select(DagRun).where(DagRun.run_id == dag_run.run_id))
-    tis = [ti for ti in existing.get_task_instances(session=session) if ti.task_id in task_ids]
-    clear_task_instances(tis, session, dag_run_state=DagRunState.RUNNING)
-    session.commit()
-
-    def same_run(*, dag: Any, **_: Any) -> Any:
-        existing.dag = dag
-        return existing
-
-    with (
-        mock.patch("airflow.models.dagrun.get_or_create_dagrun", side_effect=same_run),
-        mock.patch("airflow.serialization.definitions.dag.SerializedDAG.clear_dags"),
-    ):
-        return dag.test(logical_date=dag_run.logical_date, run_after=dag_run.run_after)
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_clearing_a_failed_task_repairs_the_same_run(airflow_workspace: Any, mode: str) -> None:
-    from tests.airflow_workspace import load_dag
-
-    notebook = Path(airflow_workspace.config.workspace_dir) / "Shared" / "dbx_ops" / "fixable.py"
-    notebook.write_text("# Databricks notebook source\nraise ValueError('not fixed yet')\n")
-    dag = load_dag(str(DAGS / "workflow_group_dags.py"), f"dbx_workflow_clear_{mode}")
-    dag_run = dag.test()
-    assert ti_states(dag_run) == {
-        "wf.launch": "success",
-        "wf.load": "success",
-        "wf.fixable": "failed",
-        "wf.report": "upstream_failed",
-    }
-    run_id = xcom(dag_run, "wf.launch", "run_id")
-
-    notebook.write_text("# Databricks notebook source\ndbutils.notebook.exit('fixed')\n")
-    dag_run = _clear_and_resume(dag, dag_run, ["wf.fixable", "wf.report"])  # Clear, with downstream
-    assert dag_run.state == "success", ti_states(dag_run)
-    assert runs_created(airflow_workspace) == 1  # no new Databricks run: the same one, repaired
-    run = DatabricksHook().get_run(run_id, include_history=True)
-    assert run["state"]["result_state"] == "SUCCESS"
-    # one repair per cleared task: fixable (FAILED), then report (UPSTREAM_FAILED until then)
-    assert [h["type"] for h in run["repair_history"]] == ["ORIGINAL", "REPAIR", "REPAIR"]
-    attempts = [(t["task_key"], t["state"]["result_state"]) for t in run["tasks"]]
-    (fixable_key,) = xcom(dag_run, "wf.fixable", "task_outputs")
-    assert xcom(dag_run, "wf.fixable", "task_outputs") == {fixable_key: "fixed"}
-    assert len(attempts) == 5, attempts  # load ran once: a repair keeps the successful tasks

@@ -25,7 +25,7 @@ Source: apache/airflow ``providers/databricks/tests/system/databricks/example_da
   ``airflow.providers.databricks.operators.databricks`` and ``...operators.databricks_workflow``;
   ``DAG`` from ``airflow.sdk`` (``airflow.models.dag`` is deprecated in Airflow 3); ``datetime``
   from the standard library (was ``airflow.utils.timezone``);
-- the DAG id comes from ``EXAMPLE_DAG_ID`` (default the official one), so the test runs a sync
+- the DAG id comes from ``EXAMPLE_WORKFLOW_DAG_ID`` (default the official one), so the test runs a sync
   and a deferred copy;
 - the system-test ``watcher``/``get_test_run`` scaffolding is dropped.
 
@@ -81,7 +81,7 @@ job_cluster_spec = [
 ]
 
 dag = DAG(
-    dag_id=os.environ.get("EXAMPLE_DAG_ID", "example_databricks_workflow"),
+    dag_id=os.environ.get("EXAMPLE_WORKFLOW_DAG_ID", "example_databricks_workflow"),
     start_date=datetime(2022, 1, 1),
     schedule=None,
     catchup=False,
