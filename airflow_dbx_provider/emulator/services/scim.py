@@ -202,7 +202,10 @@ class ScimDirectory:
         record_id = scim_id("user", principal.name)
         if record_id not in records:  # deleted over SCIM while its token lives on
             records[record_id] = {"kind": principal.kind, "name": principal.name, "display": principal.name}
-        return self._render(records, record_id)
+        body = self._render(records, record_id)
+        # Me answers a service principal as a user whose userName is its application id.
+        body.setdefault("userName", body.get("applicationId", principal.name))
+        return body
 
     def list_resources(
         self,
