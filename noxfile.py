@@ -1,8 +1,10 @@
-"""The test command's sessions. `python3 scripts/dev.py test` runs them all (`.ci/run` is that command).
+"""The test command's sessions. `python3 scripts/dev.py test` runs them all (`.ci/run` is that
+command), e2e and tests_oldest_airflow side by side; `nox` alone runs them one after another.
 
     .venv/bin/nox                                   # every session below, in this order
     .venv/bin/nox -s lint typecheck                 # ruff check + ruff format --check; mypy
-    .venv/bin/nox -s tests -- tests/hooks -k retry  # pytest with your arguments (default: the whole suite)
+    .venv/bin/nox -s tests -- tests/hooks -k retry  # pytest with your arguments (default: all but tests/e2e)
+    .venv/bin/nox -s e2e                            # the end-to-end tests (real airflow standalone, browser)
     .venv/bin/nox -s tests_oldest_airflow           # the Airflow-facing suites on the oldest supported Airflow
     .venv/bin/nox -l                                # list them
 
@@ -24,7 +26,7 @@ from nox.command import CommandFailed
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"  # uv sync brings a kept venv up to date in milliseconds
-nox.options.sessions = ["lint", "typecheck", "browser", "tests", "tests_oldest_airflow"]
+nox.options.sessions = ["lint", "typecheck", "browser", "tests", "e2e", "tests_oldest_airflow"]
 
 # Run again on the oldest Airflow we support (pyproject: apache-airflow>=3.1; the version is pinned
 # by the `oldest-airflow` dependency group): the suites that touch Airflow's API.
@@ -109,26 +111,20 @@ def _no_browser(session: nox.Session, reason: str) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """pytest on the locked latest Airflow: the whole suite (slow end-to-end tests included), or posargs."""
+    """pytest on the locked latest Airflow: the suite but the end-to-end tests (or posargs)."""
     _sync(session, "--extra=dev", "--extra=compare")
     if session.posargs:
         session.run("python", "-m", "pytest", *session.posargs)
         return
-    # The end-to-end tests run real `airflow standalone` and a browser: alone, after the rest, so
-    # their start-up and timeouts do not compete with four busy workers for two cores. Both parts
-    # always run, so one failing does not hide the other's result.
-    parts = {
-        "the suite": [*PARALLEL, "--durations=15", "--ignore=tests/e2e"],
-        "the end-to-end tests": ["--durations=5", "tests/e2e"],
-    }
-    failed = []
-    for name, args in parts.items():
-        try:
-            session.run("python", "-m", "pytest", *args)
-        except CommandFailed:
-            failed.append(name)
-    if failed:
-        session.error(f"failed: {', '.join(failed)}")
+    session.run("python", "-m", "pytest", *PARALLEL, "--durations=15", "--ignore=tests/e2e")
+
+
+@nox.session
+def e2e(session: nox.Session) -> None:
+    """The end-to-end tests: real `airflow standalone`, a browser. In one process, not beside four
+    busy workers: their start-up and timeouts would compete for the two cores."""
+    _sync(session, "--extra=dev", "--extra=compare")
+    session.run("python", "-m", "pytest", "--durations=5", *(session.posargs or ["tests/e2e"]))
 
 
 @nox.session
