@@ -29,7 +29,8 @@ nox.options.reuse_venv = "yes"  # uv sync brings a kept venv up to date in milli
 nox.options.sessions = ["lint", "typecheck", "browser", "tests", "e2e", "tests_oldest_airflow"]
 
 # Run again on the oldest Airflow we support (pyproject: apache-airflow>=3.1; the version is pinned
-# by the `oldest-airflow` dependency group): the suites that touch Airflow's API.
+# by the `oldest-airflow` dependency group): the suites that touch Airflow's API, less the slow
+# real-Airflow runs of the official example DAGs and the SQL operator DAGs (run on the latest only).
 OLDEST_AIRFLOW_SUITES = ["tests/hooks", "tests/operators", "tests/sensors", "tests/triggers"]
 # Most of the suite waits (simulated runs, real Airflow processes, polling) rather than computes, so
 # more workers than the 2 cores of CI pay off. DBX_TEST_WORKERS=0 runs everything in this process.
@@ -137,7 +138,7 @@ def tests_oldest_airflow(session: nox.Session) -> None:
         "pytest",
         "-p",
         "no:cacheprovider",
-        *(session.posargs or [*PARALLEL, *OLDEST_AIRFLOW_SUITES]),
+        *(session.posargs or [*PARALLEL, "-m", "not slow", *OLDEST_AIRFLOW_SUITES]),
     )
 
 
