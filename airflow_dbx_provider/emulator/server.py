@@ -23,6 +23,7 @@ from typing import Any
 import uvicorn
 
 from airflow_dbx_provider.emulator.app import create_app
+from airflow_dbx_provider.emulator.clock import Clock
 from airflow_dbx_provider.emulator.composition import Workspace
 from airflow_dbx_provider.emulator.config import EmulatorConfig
 
@@ -110,8 +111,9 @@ def _abort(send: Any) -> None:
 class EmulatorServer:
     """One emulated workspace served over HTTP(S) from background threads."""
 
-    def __init__(self, config: EmulatorConfig | None = None) -> None:
+    def __init__(self, config: EmulatorConfig | None = None, *, clock: Clock | None = None) -> None:
         self.config = config or EmulatorConfig()
+        self._clock = clock  # tests inject one to hold simulated time still
         self.state: Workspace | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -131,7 +133,7 @@ class EmulatorServer:
     def start(self, timeout: float = 30.0) -> EmulatorServer:
         if self._thread is not None:
             raise RuntimeError("already started")
-        self.state = Workspace(self.config)
+        self.state = Workspace(self.config, self._clock)
         ssl_args: dict[str, Any] = {}
         if self.config.tls or self.config.cert_file:
             if not (self.config.cert_file and self.config.key_file):

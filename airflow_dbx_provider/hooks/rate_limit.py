@@ -69,6 +69,8 @@ class TokenBucket:
                 self.rate = min(self.rate, self.max_rate)
 
 
+# The clock new shared buckets read; tests swap it to step time instead of waiting on it.
+bucket_clock: Callable[[], float] = time.monotonic
 _buckets: dict[tuple[str, str], TokenBucket] = {}
 _registry_lock = threading.Lock()
 _generation = 0  # bumped by reset_rate_limiters(), so callers may cache the buckets they got
@@ -90,7 +92,7 @@ def bucket_for(host: str, family: str, rate_override: float | None = None) -> To
     with _registry_lock:
         bucket = _buckets.get((host, family))
         if bucket is None:
-            bucket = _buckets[(host, family)] = TokenBucket(rate)
+            bucket = _buckets[(host, family)] = TokenBucket(rate, clock=bucket_clock)
         else:
             bucket.configure(rate)
         return bucket

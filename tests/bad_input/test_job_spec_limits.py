@@ -38,7 +38,7 @@ def test_dependency_check_of_a_1500_task_chain_is_iterative(reverse: bool, shall
     tasks = _chain(1500, reverse=reverse)
     started = time.monotonic()
     job_spec._check_dependencies(tasks, [t["task_key"] for t in tasks])
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 5.0  # a quadratic walk of 1,500 tasks would take far longer
 
 
 def test_a_cycle_through_a_long_chain_is_named_without_recursion(shallow_stack: Any) -> None:

@@ -143,12 +143,14 @@ for sensor_mode in ("poke", "reschedule", "deferrable"):
     with DAG(f"dbx_ops_sensor_{sensor_mode}", schedule=None, start_date=START):
 
         @task
-        def start_runs() -> dict[str, int]:
+        def start_runs(good_seconds: str = "5" if sensor_mode == "deferrable" else "1") -> dict[str, int]:
             hook = DatabricksHook()
             return {
-                # Long enough to be still running at the sensor's first poke on any Airflow version,
-                # so the deferrable sensor really defers.
-                "good": hook.submit_run({"run_name": "ok", "tasks": [nb("echo", "sleep", seconds="3")]}),
+                # Deferrable: still running at the sensor's first poke on any Airflow version (3.1's
+                # dag.test spends ~2 s starting each task; wait_good goes first), so it really defers.
+                "good": hook.submit_run(
+                    {"run_name": "ok", "tasks": [nb("echo", "sleep", seconds=good_seconds)]}
+                ),
                 "bad": hook.submit_run({"run_name": "bad", "tasks": [nb("load", "fail")]}),
             }
 
@@ -168,7 +170,7 @@ for sensor_mode in ("poke", "reschedule", "deferrable"):
             soft_fail=True,
             **kwargs,
         )
-        runs >> [good, bad]
+        runs >> good >> bad
 
 with DAG("dbx_ops_sensor_job_name", schedule=None, start_date=START):
 

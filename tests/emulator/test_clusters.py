@@ -66,21 +66,27 @@ def test_sdk_create_and_wait_then_delete(emu: LiveEmulator) -> None:
 
 
 def test_details_fields_and_lifecycle(emu: LiveEmulator) -> None:
-    cluster_id = create(emu, version="2.0", num_workers="3")  # Airflow sends numbers as strings
-    pending = get(emu, cluster_id)
+    with emu.held():
+        cluster_id = create(emu, version="2.0", num_workers="3")  # Airflow sends numbers as strings
+        pending = get(emu, cluster_id)
     assert pending["state"] == "PENDING" and pending["state_message"]
     assert pending["num_workers"] == 3
     assert pending["default_tags"]["ClusterId"] == cluster_id
     running = wait_for(emu, cluster_id, "RUNNING")
     assert running["state_message"] == ""
-    assert emu.call("POST", "/api/2.1/clusters/resize", json={"cluster_id": cluster_id, "num_workers": 5}).ok
-    assert get(emu, cluster_id)["state"] == "RESIZING"
+    with emu.held():
+        assert emu.call(
+            "POST", "/api/2.1/clusters/resize", json={"cluster_id": cluster_id, "num_workers": 5}
+        ).ok
+        assert get(emu, cluster_id)["state"] == "RESIZING"
     assert wait_for(emu, cluster_id, "RUNNING")["num_workers"] == 5
-    assert emu.call("POST", "/api/2.1/clusters/restart", json={"cluster_id": cluster_id}).ok
-    assert get(emu, cluster_id)["state"] == "RESTARTING"
+    with emu.held():
+        assert emu.call("POST", "/api/2.1/clusters/restart", json={"cluster_id": cluster_id}).ok
+        assert get(emu, cluster_id)["state"] == "RESTARTING"
     wait_for(emu, cluster_id, "RUNNING")
-    assert emu.call("POST", "/api/2.0/clusters/delete", json={"cluster_id": cluster_id}).ok
-    assert get(emu, cluster_id)["state"] == "TERMINATING"
+    with emu.held():
+        assert emu.call("POST", "/api/2.0/clusters/delete", json={"cluster_id": cluster_id}).ok
+        assert get(emu, cluster_id)["state"] == "TERMINATING"
     terminated = wait_for(emu, cluster_id, "TERMINATED")
     assert terminated["terminated_time"] >= terminated["start_time"]
     assert terminated["termination_reason"] == {
@@ -88,8 +94,9 @@ def test_details_fields_and_lifecycle(emu: LiveEmulator) -> None:
         "type": "SUCCESS",
         "parameters": {"username": "admin@example.com"},
     }
-    assert emu.call("POST", "/api/2.1/clusters/start", json={"cluster_id": cluster_id}).ok
-    restarted = get(emu, cluster_id)
+    with emu.held():
+        assert emu.call("POST", "/api/2.1/clusters/start", json={"cluster_id": cluster_id}).ok
+        restarted = get(emu, cluster_id)
     assert restarted["state"] == "PENDING" and "termination_reason" not in restarted
     events = emu.call(
         "POST", "/api/2.1/clusters/events", json={"cluster_id": cluster_id, "order": "ASC"}
@@ -102,8 +109,9 @@ def test_edit_and_update(emu: LiveEmulator) -> None:
     cluster_id = create(emu)
     wait_for(emu, cluster_id, "RUNNING")
     edited = {**SPEC, "cluster_id": cluster_id, "num_workers": 4, "cluster_name": "renamed"}
-    assert emu.call("POST", "/api/2.1/clusters/edit", json=edited).ok
-    assert get(emu, cluster_id)["state"] == "RESTARTING"
+    with emu.held():
+        assert emu.call("POST", "/api/2.1/clusters/edit", json=edited).ok
+        assert get(emu, cluster_id)["state"] == "RESTARTING"
     details = wait_for(emu, cluster_id, "RUNNING")
     assert (details["cluster_name"], details["num_workers"]) == ("renamed", 4)
     body = {
@@ -117,15 +125,17 @@ def test_edit_and_update(emu: LiveEmulator) -> None:
 
 
 def test_list_pagination_filters_and_pins(emu: LiveEmulator) -> None:
-    ids = [create(emu, cluster_name=f"c{i}") for i in range(3)]
-    emu.call("POST", "/api/2.1/clusters/delete", json={"cluster_id": ids[0]})
-    first = emu.call("GET", "/api/2.1/clusters/list", params={"page_size": 2}).json()
-    assert len(first["clusters"]) == 2 and first["next_page_token"]
-    second = emu.call(
-        "GET", "/api/2.1/clusters/list", params={"page_size": 2, "page_token": first["next_page_token"]}
-    )
-    assert len(second.json()["clusters"]) == 1 and "next_page_token" not in second.json()
-    pending = emu.call("GET", "/api/2.1/clusters/list", params={"filter_by.cluster_states": "PENDING"}).json()
+    with emu.held():
+        ids = [create(emu, cluster_name=f"c{i}") for i in range(3)]
+        emu.call("POST", "/api/2.1/clusters/delete", json={"cluster_id": ids[0]})
+        first = emu.call("GET", "/api/2.1/clusters/list", params={"page_size": 2}).json()
+        assert len(first["clusters"]) == 2 and first["next_page_token"]
+        second = emu.call(
+            "GET", "/api/2.1/clusters/list", params={"page_size": 2, "page_token": first["next_page_token"]}
+        )
+        assert len(second.json()["clusters"]) == 1 and "next_page_token" not in second.json()
+        pending = emu.call("GET", "/api/2.1/clusters/list", params={"filter_by.cluster_states": "PENDING"})
+    pending = pending.json()
     assert {c["cluster_id"] for c in pending["clusters"]} == set(ids[1:])
     assert len(emu.call("GET", "/api/2.0/clusters/list").json()["clusters"]) == 3
     emu.call("POST", "/api/2.1/clusters/pin", json={"cluster_id": ids[2]})
@@ -135,7 +145,7 @@ def test_list_pagination_filters_and_pins(emu: LiveEmulator) -> None:
 
 def test_job_clusters_contract(emu: LiveEmulator) -> None:
     service = emu.state.clusters
-    with emu.state.store.lock:
+    with emu.held(), emu.state.store.lock:
         cluster_id = service.create_job_cluster(SPEC, "nightly run", "admin@example.com")
         assert not service.is_running(cluster_id)
     wait_for(emu, cluster_id, "RUNNING")
@@ -198,8 +208,9 @@ def test_create_validation(emu: LiveEmulator, body: dict[str, Any], message: str
     ids=["start-pending", "resize-pending", "restart-pending", "edit-pending"],
 )
 def test_invalid_state(emu: LiveEmulator, action: str, extra: dict[str, Any]) -> None:
-    cluster_id = create(emu)
-    response = emu.call("POST", f"/api/2.1/clusters/{action}", json={**extra, "cluster_id": cluster_id})
+    with emu.held():
+        cluster_id = create(emu)
+        response = emu.call("POST", f"/api/2.1/clusters/{action}", json={**extra, "cluster_id": cluster_id})
     assert error_of(response) == (400, "INVALID_STATE")
     assert response.json()["message"] == f"Cluster {cluster_id} is in unexpected state Pending."
 

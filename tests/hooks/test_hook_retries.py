@@ -239,8 +239,8 @@ def test_deadline_bounds_real_time(kind, server, make_client):
     began = time.monotonic()
     with pytest.raises(DatabricksServerError):
         client.get_run(7)
-    assert time.monotonic() - began < 1.5
-    assert 3 <= len(server.hits(RUNS_GET)) <= 5
+    assert time.monotonic() - began < 3.0  # 20 answers x 0.3 s would take 6 s without the deadline
+    assert 2 <= len(server.hits(RUNS_GET)) <= 5
 
 
 @KINDS
