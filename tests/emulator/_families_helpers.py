@@ -18,7 +18,6 @@ from databricks.sdk import WorkspaceClient
 from airflow_dbx_provider.emulator.composition import Workspace
 from airflow_dbx_provider.emulator.config import EmulatorConfig, PrincipalSpec
 from airflow_dbx_provider.emulator.server import EmulatorServer
-from tests.support.clocks import HoldableClock
 
 BOB = PrincipalSpec("bob@example.com", token="bob-token", groups=["analysts"])
 CAROL = PrincipalSpec("carol@example.com", token="carol-token")
@@ -29,7 +28,6 @@ class LiveEmulator:
     url: str
     admin_token: str
     state: Workspace
-    clock: HoldableClock
     _stop: Any
 
     def stop(self) -> None:
@@ -37,7 +35,7 @@ class LiveEmulator:
 
     def held(self) -> AbstractContextManager[None]:
         """Simulated time stands still inside: transient states stay put while the test reads them."""
-        return self.clock.held()
+        return self.state.clock.held()
 
     def call(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> requests.Response:
         """One raw HTTP call (`path` like `/api/2.0/dbfs/list`), as the admin unless `token` is given."""
@@ -59,8 +57,7 @@ def make_config(**overrides: Any) -> EmulatorConfig:
 
 
 def start_emulator(config: EmulatorConfig) -> LiveEmulator:
-    clock = HoldableClock(config.time_scale)
-    server = EmulatorServer(config, clock=clock)
+    server = EmulatorServer(config)
     server.start()
     assert server.state is not None
 
@@ -68,7 +65,7 @@ def start_emulator(config: EmulatorConfig) -> LiveEmulator:
         server.stop()
         server.check_errors()  # re-raise handler or engine bugs
 
-    return LiveEmulator(server.url, server.admin_token, server.state, clock, stop)
+    return LiveEmulator(server.url, server.admin_token, server.state, stop)
 
 
 def emulator_fixture(**overrides: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import requests
@@ -21,6 +22,11 @@ class Api:
         self.server = server
         self.session = requests.Session()
         self.session.trust_env = False
+
+    def held(self) -> AbstractContextManager[None]:
+        """The workspace's time stands still inside: a transient state stays put while read."""
+        assert self.server.state is not None
+        return self.server.state.clock.held()
 
     def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
         headers = kwargs.pop("headers", {})

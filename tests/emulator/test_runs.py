@@ -21,8 +21,9 @@ def _run_now(api: Api, job_id: int, **params: object) -> int:
 
 
 def test_uncontended_run_starts_pending_then_succeeds(api: Api) -> None:
-    run_id = _run_now(api, _job(api, [sim_task("a")]))
-    first = api.run(run_id)
+    with api.held():
+        run_id = _run_now(api, _job(api, [sim_task("a")]))
+        first = api.run(run_id)
     assert first["state"]["life_cycle_state"] == "PENDING"
     assert first["tasks"][0]["start_time"] == 0
     assert first["state"]["state_message"] == ""

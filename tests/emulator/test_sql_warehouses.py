@@ -21,20 +21,23 @@ def _wait_state(api: Api, warehouse_id: str, state: str) -> dict:
 
 
 def test_lifecycle_create_stop_start_delete(api: Api) -> None:
-    warehouse_id = warehouse(api)
-    assert api.get(f"/api/2.0/sql/warehouses/{warehouse_id}")["state"] == "STARTING"
+    with api.held():
+        warehouse_id = warehouse(api)
+        assert api.get(f"/api/2.0/sql/warehouses/{warehouse_id}")["state"] == "STARTING"
     running = _wait_state(api, warehouse_id, "RUNNING")
     assert running["health"]["status"] == "HEALTHY" and running["num_clusters"] == 1
     assert running["odbc_params"]["path"] == f"/sql/1.0/warehouses/{warehouse_id}"
 
-    api.post(f"/api/2.0/sql/warehouses/{warehouse_id}/stop", {})
-    assert api.get(f"/api/2.0/sql/warehouses/{warehouse_id}")["state"] == "STOPPING"
+    with api.held():
+        api.post(f"/api/2.0/sql/warehouses/{warehouse_id}/stop", {})
+        assert api.get(f"/api/2.0/sql/warehouses/{warehouse_id}")["state"] == "STOPPING"
     assert _wait_state(api, warehouse_id, "STOPPED")["num_clusters"] == 0
     api.post(f"/api/2.0/sql/warehouses/{warehouse_id}/start", {})
     _wait_state(api, warehouse_id, "RUNNING")
 
-    api.post(f"/api/2.0/sql/warehouses/{warehouse_id}/edit", {"name": "renamed", "max_num_clusters": 3})
-    edited = api.get(f"/api/2.0/sql/warehouses/{warehouse_id}")
+    with api.held():
+        api.post(f"/api/2.0/sql/warehouses/{warehouse_id}/edit", {"name": "renamed", "max_num_clusters": 3})
+        edited = api.get(f"/api/2.0/sql/warehouses/{warehouse_id}")
     assert (edited["name"], edited["max_num_clusters"], edited["state"]) == ("renamed", 3, "STARTING")
     assert [w["id"] for w in api.get("/api/2.0/sql/warehouses")["warehouses"]] == [warehouse_id]
 

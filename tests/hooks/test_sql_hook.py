@@ -31,13 +31,15 @@ def _finish(hook: DatabricksHook, response: dict) -> dict:
     raise AssertionError(response)
 
 
-def test_warehouse_calls(hook: DatabricksHook) -> None:
-    warehouse_id = hook.create_warehouse({"name": "etl", "cluster_size": "2X-Small"})
-    assert hook.get_warehouse(warehouse_id)["state"] == "STARTING"
-    assert [w["id"] for w in hook.list_warehouses()] == [warehouse_id]
-    hook.edit_warehouse(warehouse_id, {"name": "etl2"})
-    hook.stop_warehouse(warehouse_id)
-    assert hook.get_warehouse(warehouse_id)["state"] == "STOPPING"
+def test_warehouse_calls(hook: DatabricksHook, dbx_emulator: EmulatorServer) -> None:
+    assert dbx_emulator.state is not None
+    with dbx_emulator.state.clock.held():  # STARTING and STOPPING last a few ms at this time scale
+        warehouse_id = hook.create_warehouse({"name": "etl", "cluster_size": "2X-Small"})
+        assert hook.get_warehouse(warehouse_id)["state"] == "STARTING"
+        assert [w["id"] for w in hook.list_warehouses()] == [warehouse_id]
+        hook.edit_warehouse(warehouse_id, {"name": "etl2"})
+        hook.stop_warehouse(warehouse_id)
+        assert hook.get_warehouse(warehouse_id)["state"] == "STOPPING"
     hook.start_warehouse(warehouse_id)
     hook.delete_warehouse(warehouse_id)
     with pytest.raises(DatabricksNotFoundError) as err:
@@ -68,8 +70,9 @@ def test_statement_calls_with_typed_parameters_and_chunks(
     assert asyncio.run(_aget(dbx_emulator, response["statement_id"]))["status"]["state"] == "SUCCEEDED"
 
     hook.stop_warehouse(warehouse_id)
-    pending = hook.execute_statement("SELECT 1", warehouse_id, wait_timeout="0s")
-    assert pending["status"]["state"] == "PENDING"
+    with dbx_emulator.state.clock.held():
+        pending = hook.execute_statement("SELECT 1", warehouse_id, wait_timeout="0s")
+        assert pending["status"]["state"] == "PENDING"
     hook.cancel_statement(pending["statement_id"])
     assert hook.get_statement(pending["statement_id"])["status"]["state"] == "CANCELED"
 
