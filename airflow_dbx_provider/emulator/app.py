@@ -33,8 +33,9 @@ from airflow_dbx_provider.emulator.handlers import (
 )
 from airflow_dbx_provider.emulator.handlers.entra import EntraHandlers
 from airflow_dbx_provider.emulator.handlers.instance_pools import InstancePoolsHandlers
-from airflow_dbx_provider.emulator.handlers.sql import SqlHandlers
+from airflow_dbx_provider.emulator.handlers.sql import SqlHandlers, serve_result_link
 from airflow_dbx_provider.emulator.routing import ApiRequest, NoRoute, RawResponse, RouteTable, UploadedFile
+from airflow_dbx_provider.emulator.services.sql_results import LINK_PREFIX
 from airflow_dbx_provider.emulator.ui import UiSessions, handle_ui, is_ui_path
 
 log = logging.getLogger("airflow_dbx_provider.emulator")
@@ -66,7 +67,7 @@ def route_table(state: Workspace) -> RouteTable:
             WorkspaceHandlers(state.workspace),
             PermissionsHandlers(state.permissions, state.workspace, state.clusters),
             IdentityHandlers(state.config, state.directory),
-            SqlHandlers(state.sql_warehouses, state.sql_statements, state.clock),
+            SqlHandlers(state.sql_warehouses, state.sql_statements, state.clock, lambda: state.base_url),
         ]
     )
 
@@ -79,6 +80,14 @@ def create_app(state: Workspace) -> Starlette:
     async def dispatch(request: Request) -> Response:
         path = request.url.path
         method = request.method
+        if path.startswith(LINK_PREFIX):  # EXTERNAL_LINKS: a presigned-style URL, no bearer token
+            link_answer = _to_response(
+                await run_in_threadpool(
+                    serve_result_link, state.sql_statements, method, path, request.headers
+                )
+            )
+            state.counters.record(method, LINK_PREFIX + "{token}", "sql-results", link_answer.status_code)
+            return link_answer
         if path.startswith("/_emulator/"):
             return await handle_admin(request, state)
         if is_ui_path(path):  # the workspace UI; `run_page_url` (`/?o=..#job/J/run/R`) opens it

@@ -180,9 +180,10 @@ def _execute(api: Api, **fields: Any) -> dict[str, Any]:
 def test_stopped_warehouse_is_started_and_wait_timeout_cancel(api: Api, wh: str) -> None:
     api.post(f"/api/2.0/sql/warehouses/{wh}/stop", {})
     # wait_timeout 0: asynchronous, PENDING while the warehouse starts again
-    body = _execute(api, warehouse_id=wh, statement="SELECT 1", wait_timeout="0s")
-    assert body["status"]["state"] == "PENDING"
-    assert api.get(f"/api/2.0/sql/warehouses/{wh}")["state"] == "STARTING"
+    with api.held():
+        body = _execute(api, warehouse_id=wh, statement="SELECT 1", wait_timeout="0s")
+        assert body["status"]["state"] == "PENDING"
+        assert api.get(f"/api/2.0/sql/warehouses/{wh}")["state"] == "STARTING"
     assert wait_statement(api, body["statement_id"])["result"]["data_array"] == [["1"]]
     # on_wait_timeout CANCEL: the statement ends CANCELED when the wait runs out
     api.post(f"/api/2.0/sql/warehouses/{wh}/stop", {})
@@ -202,10 +203,19 @@ def test_stopped_warehouse_is_started_and_wait_timeout_cancel(api: Api, wh: str)
         ({"wait_timeout": "60s"}, 400),
         ({"on_wait_timeout": "LATER"}, 400),
         ({"format": "XML"}, 400),
-        ({"disposition": "EXTERNAL_LINKS"}, 501),
+        ({"disposition": "SOMEWHERE"}, 400),
+        ({"format": "CSV"}, 400),  # INLINE is JSON_ARRAY only (test_sql_results_formats.py)
         ({"warehouse_id": "nope"}, 404),
     ],
-    ids=["wait-too-short", "wait-too-long", "bad-on-wait", "bad-format", "external-links", "no-warehouse"],
+    ids=[
+        "wait-too-short",
+        "wait-too-long",
+        "bad-on-wait",
+        "bad-format",
+        "bad-disposition",
+        "inline-csv",
+        "no-warehouse",
+    ],
 )
 def test_invalid_requests(api: Api, wh: str, fields: dict[str, Any], status: int) -> None:
     response = api.call(

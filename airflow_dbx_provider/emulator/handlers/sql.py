@@ -3,6 +3,10 @@
 `POST /sql/statements` waits up to `wait_timeout` (simulated seconds, 0 or 5–50, default 10)
 for the statement to finish. It returns a coroutine that the app awaits outside the store lock,
 so a waiting client never blocks other requests; the statement itself runs in a worker thread.
+
+`serve_result_link` answers the EXTERNAL_LINKS URLs (`/_emulator/sql-results/<token>`). Like a
+presigned cloud-storage URL it takes no bearer token: one sent anyway is refused, as S3 refuses
+a second auth mechanism, so a client that leaks its Databricks token there finds out.
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.emulator.errors import invalid_parameter
-from airflow_dbx_provider.emulator.routing import ApiRequest, route
+from airflow_dbx_provider.emulator.routing import ApiRequest, RawResponse, route
 from airflow_dbx_provider.emulator.services.sql_engine import StatementContext
-from airflow_dbx_provider.emulator.services.sql_statements import TERMINAL_STATES
+from airflow_dbx_provider.emulator.services.sql_results import LINK_PREFIX, LinkError
+from airflow_dbx_provider.emulator.services.sql_statements import TERMINAL_STATES, Reader
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
+    from collections.abc import Callable, Coroutine, Mapping
 
     from airflow_dbx_provider.emulator.clock import Clock
     from airflow_dbx_provider.emulator.services.sql_statements import SqlStatementsService
@@ -52,13 +57,45 @@ def _parameters(req: ApiRequest) -> list[dict[str, Any]]:
     return raw
 
 
+def _reader(req: ApiRequest) -> Reader:
+    return Reader(req.principal.name, req.principal.is_admin)
+
+
+def serve_result_link(
+    statements: SqlStatementsService, method: str, path: str, headers: Mapping[str, str]
+) -> RawResponse:
+    """GET one chunk through its link: the bytes, or a storage-style XML error."""
+    token = path[len(LINK_PREFIX) :]
+    try:
+        if method != "GET":
+            raise LinkError(
+                405, "MethodNotAllowed", "The specified method is not allowed against this resource."
+            )
+        if "authorization" in {name.lower() for name in headers}:
+            raise LinkError(
+                400,
+                "InvalidArgument",
+                "Only one auth mechanism allowed; only the signed URL or the Authorization header "
+                "should be specified",
+            )
+        content, media_type = statements.fetch_link(token, {k.lower(): v for k, v in headers.items()})
+    except LinkError as err:
+        return RawResponse(err.xml(), media_type="application/xml", status_code=err.status)
+    return RawResponse(content, media_type=media_type)
+
+
 class SqlHandlers:
     def __init__(
-        self, warehouses: SqlWarehousesService, statements: SqlStatementsService, clock: Clock
+        self,
+        warehouses: SqlWarehousesService,
+        statements: SqlStatementsService,
+        clock: Clock,
+        base_url: Callable[[], str] = lambda: "",
     ) -> None:
         self.warehouses = warehouses
         self.statements = statements
         self.clock = clock
+        self.base_url = base_url  # external links are absolute URLs of this emulator
 
     # ---- warehouses -------------------------------------------------------------------------------
     @warehouses_route("POST", "")
@@ -115,9 +152,9 @@ class SqlHandlers:
             row_limit=req.int("row_limit"),
             byte_limit=req.int("byte_limit"),
         )
-        return self._wait(statement_id, wait, on_timeout)
+        return self._wait(statement_id, wait, on_timeout, _reader(req))
 
-    async def _wait(self, statement_id: str, wait: int, on_timeout: str) -> dict[str, Any]:
+    async def _wait(self, statement_id: str, wait: int, on_timeout: str, reader: Reader) -> dict[str, Any]:
         deadline = time.monotonic() + self.clock.real_seconds(wait)
         delay = 0.002
         while wait and self.statements.state(statement_id) not in TERMINAL_STATES:
@@ -128,15 +165,15 @@ class SqlHandlers:
                 break
             await asyncio.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.05)
-        return self.statements.get(statement_id)
+        return self.statements.get(statement_id, reader, self.base_url())
 
     @statements_route("GET", "/{statement_id}")
     def get_statement(self, req: ApiRequest) -> dict[str, Any]:
-        return self.statements.get(req.path_params["statement_id"])
+        return self.statements.get(req.path_params["statement_id"], _reader(req), self.base_url())
 
     @statements_route("POST", "/{statement_id}/cancel")
     def cancel(self, req: ApiRequest) -> dict[str, Any]:
-        self.statements.cancel(req.path_params["statement_id"])
+        self.statements.cancel(req.path_params["statement_id"], _reader(req))
         return {}
 
     @statements_route("GET", "/{statement_id}/result/chunks/{chunk_index}")
@@ -144,4 +181,6 @@ class SqlHandlers:
         index = req.path_params["chunk_index"]
         if not index.isdigit():
             raise invalid_parameter(f"Invalid chunk index {index!r}")
-        return self.statements.chunk(req.path_params["statement_id"], int(index))
+        return self.statements.chunk(
+            req.path_params["statement_id"], int(index), _reader(req), self.base_url()
+        )

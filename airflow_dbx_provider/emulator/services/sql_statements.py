@@ -2,21 +2,20 @@
 
 A statement waits PENDING while its warehouse starts (a statement starts a stopped warehouse),
 then runs in a worker thread (`SqlEngine`, DuckDB over Delta), never on the event loop. Results
-are kept in memory, cut into chunks of at most `chunk_bytes` JSON bytes, and dropped after
-`RESULT_TTL_SECONDS` of simulated time, when the statement turns CLOSED. Statements are not
+are kept in memory, cut into chunks of at most `chunk_bytes` (see `sql_results`), and dropped
+after `RESULT_TTL_SECONDS` of simulated time, when the statement turns CLOSED. Statements are not
 persisted: after a restart they are unknown (404), as after Databricks' retention.
+
+Only the user who ran a statement (or a workspace admin) may read it: its result, and the
+EXTERNAL_LINKS that grant its chunks, are minted for no one else.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -24,6 +23,18 @@ import pyarrow as pa
 from airflow_dbx_provider.emulator.errors import EmulatorError, invalid_parameter
 from airflow_dbx_provider.emulator.services.sql_catalog import SqlError
 from airflow_dbx_provider.emulator.services.sql_engine import SqlEngine, StatementContext
+from airflow_dbx_provider.emulator.services.sql_results import (
+    LINK_PREFIX,
+    LINK_TTL_SECONDS,
+    MEDIA_TYPES,
+    LinkError,
+    LinkRegistry,
+    ResultSet,
+    build_result,
+    external_link,
+    inline_data,
+    manifest,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -32,7 +43,6 @@ if TYPE_CHECKING:
     from airflow_dbx_provider.emulator.services.sql_warehouses import SqlWarehousesService
 
 TERMINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELED", "CLOSED")
-INLINE_LIMIT_BYTES = 25 * 1024 * 1024  # INLINE results above 25 MiB fail
 CHUNK_BYTES = 4 * 1024 * 1024
 RESULT_TTL_SECONDS = 3600.0
 FORMATS = ("JSON_ARRAY", "ARROW_STREAM", "CSV")
@@ -44,12 +54,21 @@ def statement_not_found(statement_id: str) -> EmulatorError:
 
 
 @dataclass
+class Reader:
+    """Who asks: a statement is readable by the user who ran it and by workspace admins."""
+
+    name: str
+    is_admin: bool = False
+
+
+@dataclass
 class Statement:
     statement_id: str
     warehouse_id: str
     sql: str
     ctx: StatementContext
     format: str
+    disposition: str
     row_limit: int | None
     byte_limit: int | None
     created_ms: int
@@ -58,10 +77,7 @@ class Statement:
     finished_ms: int | None = None
     future: Future[Any] | None = None
     connection: duckdb.DuckDBPyConnection | None = None
-    table: pa.Table | None = None
-    rows: list[list[str | None]] = field(default_factory=list)
-    chunks: list[tuple[int, int, int]] = field(default_factory=list)  # (offset, count, bytes)
-    truncated: bool = False
+    result: ResultSet | None = None
 
 
 class SqlStatementsService:
@@ -79,6 +95,11 @@ class SqlStatementsService:
         self._engine = engine
         self._workers = workers
         self.chunk_bytes = chunk_bytes
+        #: simulated seconds an external link stays valid; tests shorten it
+        self.link_ttl_seconds = LINK_TTL_SECONDS
+        #: send ``http_headers`` with each link (a key its fetch must echo), as some clouds do
+        self.link_headers = False
+        self.links = LinkRegistry()
         self._lock = threading.RLock()
         self._statements: dict[str, Statement] = {}
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dbx-sql")
@@ -98,13 +119,22 @@ class SqlStatementsService:
         if format not in FORMATS:
             raise invalid_parameter(f"Invalid format {format!r}: expected one of {', '.join(FORMATS)}")
         if disposition not in DISPOSITIONS:
-            raise invalid_parameter(f"Invalid disposition {disposition!r}")
-        if disposition == "EXTERNAL_LINKS":
-            raise EmulatorError("NOT_IMPLEMENTED", "The emulator serves results INLINE only.", 501)
-        if format != "JSON_ARRAY":
-            raise invalid_parameter(f"The {format} format requires disposition EXTERNAL_LINKS.")
+            raise invalid_parameter(
+                f"Invalid disposition {disposition!r}: expected one of {', '.join(DISPOSITIONS)}"
+            )
         if row_limit is not None and row_limit < 0 or byte_limit is not None and byte_limit < 0:
             raise invalid_parameter("row_limit and byte_limit must not be negative.")
+        serverless = bool(self._warehouses.get(warehouse_id).get("enable_serverless_compute"))
+        # Documented: INLINE is JSON_ARRAY only. Serverless warehouses also take ARROW_STREAM
+        # INLINE (answered as `attachment`); CSV always needs EXTERNAL_LINKS.
+        if (
+            disposition == "INLINE"
+            and format != "JSON_ARRAY"
+            and not (serverless and format == "ARROW_STREAM")
+        ):
+            raise invalid_parameter(
+                "The format field must be JSON_ARRAY when the disposition field is INLINE."
+            )
         self._warehouses.ensure_running(warehouse_id)
         statement = Statement(
             statement_id=str(uuid.uuid4()),
@@ -112,6 +142,7 @@ class SqlStatementsService:
             sql=sql,
             ctx=ctx,
             format=format,
+            disposition=disposition,
             row_limit=row_limit,
             byte_limit=byte_limit,
             created_ms=self._clock.now_ms(),
@@ -121,44 +152,61 @@ class SqlStatementsService:
             self._advance(statement)
         return statement.statement_id
 
-    def get(self, statement_id: str) -> dict[str, Any]:
+    def get(self, statement_id: str, reader: Reader | None = None, base_url: str = "") -> dict[str, Any]:
         """The StatementResponse: status, and for SUCCEEDED the manifest and the first chunk."""
         with self._lock:
-            statement = self._load(statement_id)
+            statement = self._load(statement_id, reader)
             body: dict[str, Any] = {"statement_id": statement_id, "status": self._status(statement)}
-            if statement.state == "SUCCEEDED":
-                body["manifest"] = self._manifest(statement)
-                if statement.chunks:
-                    body["result"] = self._chunk(statement, 0)
+            result = statement.result
+            if statement.state == "SUCCEEDED" and result is not None:
+                body["manifest"] = manifest(result)
+                if result.chunks:
+                    body["result"] = self._data(statement, result, 0, base_url)
             return body
 
     def state(self, statement_id: str) -> str:
         with self._lock:
             return self._load(statement_id).state
 
-    def chunk(self, statement_id: str, index: int) -> dict[str, Any]:
+    def chunk(
+        self, statement_id: str, index: int, reader: Reader | None = None, base_url: str = ""
+    ) -> dict[str, Any]:
+        """One chunk's ResultData; for EXTERNAL_LINKS a freshly minted link (a new expiry)."""
         with self._lock:
-            statement = self._load(statement_id)
+            statement = self._load(statement_id, reader)
             if statement.state == "CLOSED":
                 raise EmulatorError(
                     "BAD_REQUEST", f"Statement {statement_id} is closed: its result expired.", 400
                 )
-            if statement.state != "SUCCEEDED":
+            result = statement.result
+            if statement.state != "SUCCEEDED" or result is None:
                 raise EmulatorError(
                     "BAD_REQUEST",
                     f"Statement {statement_id} has no result: its state is {statement.state}.",
                     400,
                 )
-            if not 0 <= index < len(statement.chunks):
+            if not 0 <= index < len(result.chunks):
                 raise invalid_parameter(
-                    f"Invalid chunk index {index}: the result has {len(statement.chunks)} chunks."
+                    f"Invalid chunk index {index}: the result has {len(result.chunks)} chunks."
                 )
-            return self._chunk(statement, index)
+            return self._data(statement, result, index, base_url)
 
-    def cancel(self, statement_id: str) -> None:
+    def fetch_link(self, token: str, headers: dict[str, str]) -> tuple[bytes, str]:
+        """The bytes behind an external link, and their media type; raises ``LinkError``."""
+        link = self.links.resolve(token, self._clock.now_ms(), headers)
+        with self._lock:
+            statement = self._statements.get(link.statement_id)
+            if statement is not None:
+                self._advance(statement)
+            result = statement.result if statement is not None else None
+            if result is None or statement is None or statement.state != "SUCCEEDED":
+                raise LinkError(404, "NoSuchKey", "The specified key does not exist.")
+            return result.payloads[link.chunk_index], MEDIA_TYPES[result.format]
+
+    def cancel(self, statement_id: str, reader: Reader | None = None) -> None:
         """PENDING and RUNNING statements end CANCELED; a finished one is left as it is."""
         with self._lock:
-            statement = self._load(statement_id)
+            statement = self._load(statement_id, reader)
             if statement.state in TERMINAL_STATES:
                 return
             self._finish(statement, "CANCELED")
@@ -179,16 +227,23 @@ class SqlStatementsService:
                 if statement.state not in TERMINAL_STATES:
                     self.cancel(statement.statement_id)
             self._statements.clear()
+            self.links.forget()
 
     def close(self) -> None:
         self.after_reset()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # ---- lifecycle --------------------------------------------------------------------------------
-    def _load(self, statement_id: str) -> Statement:
+    def _load(self, statement_id: str, reader: Reader | None = None) -> Statement:
         statement = self._statements.get(statement_id)
         if statement is None:
             raise statement_not_found(statement_id)
+        if reader is not None and not reader.is_admin and reader.name != statement.ctx.user:
+            raise EmulatorError(
+                "PERMISSION_DENIED",
+                f"User {reader.name} cannot access statement {statement_id}: it was run by another user.",
+                403,
+            )
         self._advance(statement)
         return statement
 
@@ -207,7 +262,7 @@ class SqlStatementsService:
             ttl_ms = self._clock.real_seconds(RESULT_TTL_SECONDS) * 1000
             if self._clock.now_ms() - statement.finished_ms >= ttl_ms:
                 statement.state = "CLOSED"
-                statement.table, statement.rows, statement.chunks = None, [], []
+                statement.result = None  # its links now lead to NoSuchKey, as a deleted object's
 
     def _finish(self, statement: Statement, state: str) -> None:
         statement.state = state
@@ -222,15 +277,15 @@ class SqlStatementsService:
                 statement.connection = con
 
         statement.ctx.on_connect = on_connect
+        result: ResultSet | None = None
         try:
             table = self._engine.execute(statement.sql, statement.ctx)
-            rows, chunks, truncated = self._cut(statement, table)
+            result = self._encode(statement, table)
             error = None
         except SqlError as err:
-            error, table, rows, chunks, truncated = err, None, [], [], False
+            error = err
         except Exception as err:  # an engine bug must still end the statement, with a reason
             error = SqlError("INTERNAL_ERROR", f"{type(err).__name__}: {err}", "XX000", "INTERNAL_ERROR")
-            table, rows, chunks, truncated = None, [], [], False
         with self._lock:
             if statement.state != "RUNNING":
                 return
@@ -238,44 +293,18 @@ class SqlStatementsService:
                 statement.error = error
                 self._finish(statement, "FAILED")
                 return
-            statement.table, statement.rows, statement.chunks = table, rows, chunks
-            statement.truncated = truncated
+            statement.result = result
             self._finish(statement, "SUCCEEDED")
 
-    def _cut(
-        self, statement: Statement, table: pa.Table
-    ) -> tuple[list[list[str | None]], list[tuple[int, int, int]], bool]:
-        """JSON rows within row_limit / byte_limit, in chunks; raises SqlError above the INLINE limit."""
-        truncated = False
-        if statement.row_limit is not None and table.num_rows > statement.row_limit:
-            table, truncated = table.slice(0, statement.row_limit), True
-        rows = json_rows(table)
-        sizes = [len(json.dumps(row, separators=(",", ":"))) + 1 for row in rows]
-        if statement.byte_limit is not None:
-            total = 0
-            for index, size in enumerate(sizes):
-                total += size
-                if total > statement.byte_limit:
-                    rows, sizes, truncated = rows[:index], sizes[:index], True
-                    break
-        if sum(sizes) > INLINE_LIMIT_BYTES:
-            raise SqlError(
-                "INLINE_BYTE_LIMIT_EXCEEDED",
-                f"Statements executed with disposition=INLINE can have a result size of at most "
-                f"{INLINE_LIMIT_BYTES} bytes. Use disposition EXTERNAL_LINKS or a byte_limit.",
-                "54000",
-            )
-        chunks: list[tuple[int, int, int]] = []
-        start, size = 0, 0
-        for index, row_size in enumerate(sizes):
-            if index > start and size + row_size > self.chunk_bytes:
-                chunks.append((start, index - start, size))
-                start, size = index, 0
-            size += row_size
-        if rows:
-            chunks.append((start, len(rows) - start, size))
-        statement.table = table
-        return rows, chunks, truncated
+    def _encode(self, statement: Statement, table: pa.Table) -> ResultSet:
+        return build_result(
+            table,
+            format=statement.format,
+            disposition=statement.disposition,
+            row_limit=statement.row_limit,
+            byte_limit=statement.byte_limit,
+            chunk_bytes=self.chunk_bytes,
+        )
 
     # ---- wire shapes ---------------------------------------------------------------------------
     @staticmethod
@@ -286,107 +315,13 @@ class SqlStatementsService:
             status["sql_state"] = statement.error.sql_state
         return status
 
-    @staticmethod
-    def _manifest(statement: Statement) -> dict[str, Any]:
-        schema = statement.table.schema if statement.table is not None else pa.schema([])
-        return {
-            "format": statement.format,
-            "schema": {
-                "column_count": len(schema),
-                "columns": [column_info(f, i) for i, f in enumerate(schema)],
-            },
-            "total_chunk_count": len(statement.chunks),
-            "chunks": [
-                {"chunk_index": i, "row_offset": offset, "row_count": count}
-                for i, (offset, count, _) in enumerate(statement.chunks)
-            ],
-            "total_row_count": len(statement.rows),
-            "truncated": statement.truncated,
-        }
-
-    @staticmethod
-    def _chunk(statement: Statement, index: int) -> dict[str, Any]:
-        offset, count, _ = statement.chunks[index]
-        data: dict[str, Any] = {
-            "chunk_index": index,
-            "row_offset": offset,
-            "row_count": count,
-            "data_array": statement.rows[offset : offset + count],
-        }
-        if index + 1 < len(statement.chunks):
-            data["next_chunk_index"] = index + 1
-            data["next_chunk_internal_link"] = (
-                f"/api/2.0/sql/statements/{statement.statement_id}/result/chunks/{index + 1}"
-            )
-        return data
-
-
-# ---- types and values on the wire ----------------------------------------------------------------
-def type_of(arrow_type: pa.DataType) -> tuple[str, str]:
-    """(type_name, type_text) as Databricks names an Arrow type."""
-    simple = [
-        (pa.types.is_boolean, "BOOLEAN", "BOOLEAN"),
-        (pa.types.is_int8, "BYTE", "TINYINT"),
-        (pa.types.is_int16, "SHORT", "SMALLINT"),
-        (pa.types.is_int32, "INT", "INT"),
-        (pa.types.is_integer, "LONG", "BIGINT"),
-        (pa.types.is_float32, "FLOAT", "FLOAT"),
-        (pa.types.is_floating, "DOUBLE", "DOUBLE"),
-        (pa.types.is_date, "DATE", "DATE"),
-        (pa.types.is_timestamp, "TIMESTAMP", "TIMESTAMP"),
-        (pa.types.is_binary, "BINARY", "BINARY"),
-        (pa.types.is_large_binary, "BINARY", "BINARY"),
-        (pa.types.is_null, "NULL", "VOID"),
-    ]
-    if pa.types.is_decimal(arrow_type):
-        return "DECIMAL", f"DECIMAL({arrow_type.precision},{arrow_type.scale})"
-    for check, name, text in simple:
-        if check(arrow_type):
-            if name == "TIMESTAMP" and getattr(arrow_type, "tz", None) is None:
-                return name, "TIMESTAMP_NTZ"
-            return name, text
-    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
-        return "ARRAY", f"ARRAY<{type_of(arrow_type.value_type)[1]}>"
-    if pa.types.is_map(arrow_type):
-        return "MAP", f"MAP<{type_of(arrow_type.key_type)[1]},{type_of(arrow_type.item_type)[1]}>"
-    if pa.types.is_struct(arrow_type):
-        inner = ",".join(f"{f.name}:{type_of(f.type)[1]}" for f in arrow_type)
-        return "STRUCT", f"STRUCT<{inner}>"
-    return "STRING", "STRING"
-
-
-def column_info(arrow_field: pa.Field, position: int) -> dict[str, Any]:
-    type_name, type_text = type_of(arrow_field.type)
-    info: dict[str, Any] = {
-        "name": arrow_field.name,
-        "position": position,
-        "type_name": type_name,
-        "type_text": type_text,
-    }
-    if type_name == "DECIMAL":
-        info["type_precision"] = arrow_field.type.precision
-        info["type_scale"] = arrow_field.type.scale
-    return info
-
-
-def json_value(value: Any) -> str | None:
-    """JSON_ARRAY cells: every non-null value as a string, as Databricks sends them."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        text = value.isoformat(timespec="milliseconds")
-        return text.replace("+00:00", "Z")
-    if isinstance(value, date | Decimal | int | float):
-        return str(value)
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    if isinstance(value, list | dict | tuple):
-        return json.dumps(value, default=json_value, separators=(",", ":"))
-    return str(value)
-
-
-def json_rows(table: pa.Table) -> list[list[str | None]]:
-    columns = [[json_value(v) for v in column.to_pylist()] for column in table.columns]
-    return [list(row) for row in zip(*columns, strict=True)] if columns else []
+    def _data(self, statement: Statement, result: ResultSet, index: int, base_url: str) -> dict[str, Any]:
+        if not result.external:
+            return inline_data(statement.statement_id, result, index)
+        now = self._clock.now_ms()
+        ttl_ms = max(1, int(self._clock.real_seconds(self.link_ttl_seconds) * 1000))
+        token = self.links.mint(statement.statement_id, index, now, ttl_ms, headers=self.link_headers)
+        url = f"{base_url.rstrip('/')}{LINK_PREFIX}{token}"
+        return external_link(
+            statement.statement_id, result, index, url, now + ttl_ms, self.links.headers_of(token)
+        )
