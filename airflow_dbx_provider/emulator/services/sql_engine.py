@@ -30,6 +30,8 @@ from airflow_dbx_provider.emulator.services.sql_catalog import (
     not_supported,
     table_not_found,
 )
+from airflow_dbx_provider.emulator.services.sql_copy_into import copy_into, is_copy_into, tokens
+from airflow_dbx_provider.emulator.services.sql_describe_detail import describe_detail, is_describe_detail
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -72,16 +74,25 @@ class SqlEngine:
 
     def execute(self, sql: str, ctx: StatementContext) -> pa.Table:
         """The result set (DML and DDL answer with Databricks' count columns, or none)."""
-        try:
-            statements = [s for s in sqlglot.parse(sql, read="databricks") if s is not None]
-        except (ParseError, sqlglot.errors.TokenError) as err:
-            raise _syntax_error(err) from None
-        if len(statements) != 1:
-            raise not_supported("more than one statement per request" if statements else "an empty statement")
-        tree = _bind_parameters(statements[0], ctx.parameters)
+        toks = tokens(sql)  # COPY INTO and DESCRIBE DETAIL are parsed in their own modules
+        if is_describe_detail(toks):
+            return describe_detail(self.catalog, toks, ctx)
+        tree = None
+        if not is_copy_into(toks):
+            try:
+                statements = [s for s in sqlglot.parse(sql, read="databricks") if s is not None]
+            except (ParseError, sqlglot.errors.TokenError) as err:
+                raise _syntax_error(err) from None
+            if len(statements) != 1:
+                raise not_supported(
+                    "more than one statement per request" if statements else "an empty statement"
+                )
+            tree = _bind_parameters(statements[0], ctx.parameters)
         con = duckdb.connect()
         try:
             ctx.on_connect(con)
+            if tree is None:
+                return copy_into(self.catalog, con, sql, toks, ctx)
             return _Run(self.catalog, con, ctx).statement(tree)
         except duckdb.Error as err:
             raise _engine_error(err) from None
@@ -234,11 +245,14 @@ class _Run:
             raise not_supported("this CREATE TABLE form")
         props = tree.args.get("properties")
         location = None
+        partition_by: list[str] = []
         for prop in props.expressions if props else []:
             if isinstance(prop, exp.FileFormatProperty) and prop.name.upper() not in ("DELTA", ""):
                 raise not_supported(f"tables USING {prop.name.upper()} (only DELTA)")
             if isinstance(prop, exp.LocationProperty):
                 location = prop.this.name
+            if isinstance(prop, exp.PartitionedByProperty) and isinstance(prop.this, exp.Schema):
+                partition_by = [col.name for col in prop.this.expressions]
         name = self.full_name(table)
         replace = bool(tree.args.get("replace"))
         with self.catalog.write_lock:
@@ -266,6 +280,8 @@ class _Run:
                 data = self.con.sql(f"SELECT {columns} LIMIT 0").to_arrow_table()
             elif (path / "_delta_log").is_dir():
                 data = None  # an existing Delta table: register its location
+            elif managed and not replace:
+                data = None  # a schemaless placeholder (Databricks allows it; COPY INTO fills it)
             else:
                 raise SqlError(
                     "DELTA_SCHEMA_NOT_PROVIDED", f"Table schema is not provided for `{name}`.", "42908"
@@ -278,6 +294,7 @@ class _Run:
                     data,
                     mode="overwrite" if replace else "error",
                     schema_mode="overwrite" if replace else None,
+                    partition_by=partition_by or None,
                 )
             self.catalog.register(name, location, managed=managed, owner=self.ctx.user)
         return pa.table({})
