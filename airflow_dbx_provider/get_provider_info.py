@@ -70,6 +70,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_dbx_provider.operators.workspace",
                     "airflow_dbx_provider.operators.sql",
                     "airflow_dbx_provider.operators.sql_statements",
+                    "airflow_dbx_provider.operators.copy_into",
                 ],
             }
         ],

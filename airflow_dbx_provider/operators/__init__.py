@@ -1,6 +1,7 @@
 """Operators that create jobs, start, watch and cancel Databricks runs, and run SQL on warehouses."""
 
 from airflow_dbx_provider.operators.cancel_run import DatabricksCancelRunOperator
+from airflow_dbx_provider.operators.copy_into import DatabricksCopyIntoOperator
 from airflow_dbx_provider.operators.create_job import (
     DatabricksCreateJobOperator,
     DatabricksCreateJobsOperator,
@@ -25,6 +26,7 @@ from airflow_dbx_provider.runs.links import DatabricksRunPageLink
 
 __all__ = [
     "DatabricksCancelRunOperator",
+    "DatabricksCopyIntoOperator",
     "DatabricksCreateJobOperator",
     "DatabricksCreateJobsOperator",
     "DatabricksImportNotebookOperator",
