@@ -111,6 +111,8 @@ def list_files(
 ) -> list[SourceFile]:
     """The files `source` names (a file, or a directory walked recursively), sorted."""
     base = source.rstrip("/")
+    if base.startswith("/") and not base.startswith("/Volumes/"):
+        base = "dbfs:" + base  # one identity per file, however the location was spelled
     if files is not None:
         found = []
         for name in files:
