@@ -3,15 +3,30 @@
 ``execute_statement`` is not retried on 5xx (the API has no idempotency token, so a resent
 POST could run an INSERT twice); reads, cancel and warehouse start/stop are. Triggers need only
 ``get_statement``; :func:`aget_statement` is its twin for ``DatabricksAsyncHook``.
+
+Results are read chunk by chunk in any disposition and format: INLINE ``data_array`` (or the
+``attachment`` serverless warehouses send for ARROW_STREAM), and EXTERNAL_LINKS, downloaded
+without our credentials (see :mod:`.sql_results`).
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.hooks.api import EP
+from airflow_dbx_provider.hooks.exchange import Flow
 from airflow_dbx_provider.hooks.jobs import _Caller
+from airflow_dbx_provider.hooks.sql_results import (
+    LinkDownload,
+    arrow_rows,
+    arrow_table,
+    check_result_options,
+    csv_chunk_rows,
+    is_stale_link,
+    json_chunk_rows,
+)
 
 if TYPE_CHECKING:
     from airflow_dbx_provider.hooks.databricks_async import DatabricksAsyncHook
@@ -77,7 +92,12 @@ class SqlStatementsMixin(_Caller):
         byte_limit: int | None = None,
         **extra: Any,
     ) -> dict[str, Any]:
-        """``POST sql/statements``: the StatementResponse (finished, or PENDING/RUNNING to poll)."""
+        """``POST sql/statements``: the StatementResponse (finished, or PENDING/RUNNING to poll).
+
+        ``disposition`` INLINE (default) or EXTERNAL_LINKS; ``format`` JSON_ARRAY (default),
+        ARROW_STREAM or CSV (those two need EXTERNAL_LINKS, ARROW_STREAM INLINE only on serverless).
+        """
+        check_result_options(format, disposition)
         return self.call(
             EP.SQL_STATEMENTS_EXECUTE,
             statement=statement,
@@ -107,14 +127,67 @@ class SqlStatementsMixin(_Caller):
             EP.SQL_STATEMENTS_RESULT_CHUNK, statement_id=statement_id, chunk_index=chunk_index, **extra
         )
 
-    def iter_statement_rows(self, response: Mapping[str, Any]) -> Iterator[list[Any]]:
-        """Every row of a SUCCEEDED StatementResponse: its first chunk, then the next ones in turn."""
+    def iter_statement_chunks(self, response: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+        """Every ResultData of a SUCCEEDED StatementResponse: its first, then the next ones in turn."""
         chunk: Mapping[str, Any] | None = response.get("result") or None
         statement_id = str(response.get("statement_id"))
         while chunk:
-            yield from chunk.get("data_array") or []
-            next_index = chunk.get("next_chunk_index")
+            yield chunk
+            links = chunk.get("external_links") or []
+            next_index = links[-1].get("next_chunk_index") if links else chunk.get("next_chunk_index")
             chunk = None if next_index is None else self.get_statement_result_chunk(statement_id, next_index)
+
+    def download_external_link(self, statement_id: str, link: Mapping[str, Any]) -> bytes:
+        """One chunk's bytes from its presigned URL (no Authorization header, its ``http_headers``).
+
+        An expired or revoked link (403/404) is replaced once by a fresh one from ``result/chunks``.
+        """
+        try:
+            return self._download(link)
+        except Exception as exc:
+            if not is_stale_link(exc) or link.get("chunk_index") is None:
+                raise
+        fresh = self.get_statement_result_chunk(statement_id, int(link["chunk_index"]))
+        return self._download((fresh.get("external_links") or [link])[0])
+
+    def _download(self, link: Mapping[str, Any]) -> bytes:
+        return bytes(self._run(self._download_flow(link)))
+
+    def _download_flow(self, link: Mapping[str, Any]) -> Flow[Any]:
+        """Runs after ``_run`` resolved the settings the download borrows (TLS, retry deadline)."""
+        fetch = LinkDownload(self._resolved(), self._transport_name, link)
+        return (yield from fetch._request_flow(fetch.request()))
+
+    def iter_statement_rows(self, response: Mapping[str, Any]) -> Iterator[Sequence[Any]]:
+        """Every row of a SUCCEEDED StatementResponse, in any disposition and format.
+
+        JSON_ARRAY and CSV rows hold Databricks' strings (``None`` for NULL); ARROW_STREAM rows
+        hold Python values (int, Decimal, date...), decoded by pyarrow.
+        """
+        fmt = str((response.get("manifest") or {}).get("format") or "JSON_ARRAY")
+        statement_id = str(response.get("statement_id"))
+        for chunk in self.iter_statement_chunks(response):
+            if "data_array" in chunk:
+                yield from chunk["data_array"] or []
+            elif "attachment" in chunk:
+                yield from arrow_rows(arrow_table(base64.b64decode(chunk["attachment"])))
+            for link in chunk.get("external_links") or []:
+                data = self.download_external_link(statement_id, link)
+                if fmt == "ARROW_STREAM":
+                    yield from arrow_rows(arrow_table(data))
+                elif fmt == "CSV":
+                    yield from csv_chunk_rows(data, first=link.get("chunk_index") == 0)
+                else:
+                    yield from json_chunk_rows(data)
+
+    def iter_statement_arrow(self, response: Mapping[str, Any]) -> Iterator[Any]:
+        """Each chunk of an ARROW_STREAM result as a ``pyarrow.Table`` (INLINE or EXTERNAL_LINKS)."""
+        statement_id = str(response.get("statement_id"))
+        for chunk in self.iter_statement_chunks(response):
+            if "attachment" in chunk:
+                yield arrow_table(base64.b64decode(chunk["attachment"]))
+            for link in chunk.get("external_links") or []:
+                yield arrow_table(self.download_external_link(statement_id, link))
 
 
 class WarehousesMixin(_Caller):

@@ -3,7 +3,8 @@
 A DB-API 2.0 connection and cursor whose ``execute`` is one ``sql/statements`` call through
 ``DatabricksHook`` (same retries, rate limits, errors and masking), then ``get_statement`` polls
 until a terminal state. Rows arrive as JSON_ARRAY strings and are converted by column type, so
-``fetchall`` returns ints, Decimals, dates... as a driver would.
+``fetchall`` returns ints, Decimals, dates... as a driver would. ``result_format="ARROW_STREAM"``
+with ``result_disposition="EXTERNAL_LINKS"`` fetches large results as Arrow chunks instead.
 
 Parameters: a mapping binds ``:name`` markers (Databricks' native style), a sequence binds ``?``
 markers in order; plain Python values get a SQL type (see ``hooks.sql.typed_parameter``).
@@ -28,6 +29,7 @@ from airflow_dbx_provider.hooks import DEFAULT_CONN_ID
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
 from airflow_dbx_provider.hooks.settings import SETTING_NAMES
 from airflow_dbx_provider.hooks.sql import STATEMENT_TERMINAL_STATES, typed_parameter
+from airflow_dbx_provider.hooks.sql_results import check_result_options
 
 apilevel = "2.0"
 threadsafety = 1
@@ -103,6 +105,8 @@ class DatabricksSqlCursor:
             parameters=params or None,
             wait_timeout=conn.wait_timeout,
             on_wait_timeout="CONTINUE",
+            disposition=conn.result_disposition,
+            format=conn.result_format,
         )
         self.statement_id = str(response["statement_id"])
         response = conn.wait(response)
@@ -138,11 +142,15 @@ class DatabricksSqlCursor:
             )
             for c in columns
         ] or None
-        converters = [_convert(str(c.get("type_name", "STRING"))) for c in columns]
         raw = self.connection.api.iter_statement_rows(response)
-        rows = (
-            tuple(None if v is None else f(v) for f, v in zip(converters, row, strict=False)) for row in raw
-        )
+        if manifest.get("format") == "ARROW_STREAM":  # already Python values
+            rows: Iterator[tuple[Any, ...]] = (tuple(row) for row in raw)
+        else:
+            converters = [_convert(str(c.get("type_name", "STRING"))) for c in columns]
+            rows = (
+                tuple(None if v is None else f(v) for f, v in zip(converters, row, strict=False))
+                for row in raw
+            )
         names = [c["name"] for c in columns]
         if names[:1] == ["num_affected_rows"]:  # DML answers with its counts
             counts = list(rows)
@@ -195,8 +203,12 @@ class DatabricksSqlConnection:
         timeout_seconds: float | None = None,
         poll_seconds: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
+        result_format: str | None = None,
+        result_disposition: str | None = None,
     ) -> None:
         self.api = api
+        self.result_format = result_format
+        self.result_disposition = result_disposition
         self.warehouse_id = warehouse_id
         self.catalog = catalog
         self.schema = schema
@@ -255,6 +267,9 @@ class DatabricksSqlHook(DbApiHook):
     :param schema: default schema of each statement.
     :param warehouse_id: SQL warehouse to run on (wins over ``http_path`` and the name).
     :param timeout_seconds: cancel a statement still running after this long (default: wait).
+    :param result_format: ``JSON_ARRAY`` (default), ``ARROW_STREAM`` (needs pyarrow) or ``CSV``.
+    :param result_disposition: ``INLINE`` (default, at most 25 MiB) or ``EXTERNAL_LINKS`` (large
+        results, downloaded from presigned URLs without our token). Both may be connection extras.
     :param kwargs: connection settings (``read_timeout``, ``retry_deadline_seconds``...) go to
         ``DatabricksHook``; common-sql also passes every connection extra, and extras that are not
         settings are ignored here (the connection is read whole by ``DatabricksHook`` anyway).
@@ -285,6 +300,8 @@ class DatabricksSqlHook(DbApiHook):
         poll_seconds: float = 1.0,
         sleep: Callable[[float], None] | None = None,
         api: DatabricksHook | None = None,
+        result_format: str | None = None,
+        result_disposition: str | None = None,
         **kwargs: Any,
     ) -> None:
         log_sql = kwargs.pop("log_sql", True)
@@ -300,6 +317,9 @@ class DatabricksSqlHook(DbApiHook):
         self.poll_seconds = poll_seconds
         self._sleep = sleep or time.sleep
         self._api = api
+        self.result_format = result_format or kwargs.pop("result_format", None)
+        self.result_disposition = result_disposition or kwargs.pop("result_disposition", None)
+        check_result_options(self.result_format, self.result_disposition, prefix="result_")
         self._resolved_warehouse: str | None = None
         if session_configuration or http_headers:
             self.log.info(
@@ -371,6 +391,8 @@ class DatabricksSqlHook(DbApiHook):
             timeout_seconds=self.timeout_seconds,
             poll_seconds=self.poll_seconds,
             sleep=self._sleep,
+            result_format=self.result_format,
+            result_disposition=self.result_disposition,
         )
 
     def get_uri(self) -> str:
