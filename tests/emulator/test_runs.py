@@ -116,8 +116,9 @@ def test_waiting_for_retry_is_visible(api: Api, notebook: Notebook) -> None:
 )
 def test_max_concurrent_runs(api: Api, queue: bool, second_state: str) -> None:
     job_id = _job(api, [sim_task("t")], queue={"enabled": queue})
-    first, second = _run_now(api, job_id), _run_now(api, job_id)
-    run = api.run(second)
+    with api.held():  # the first run must still be active when the second is started and read
+        first, second = _run_now(api, job_id), _run_now(api, job_id)
+        run = api.run(second)
     assert run["state"]["life_cycle_state"] == second_state
     if queue:
         assert run["state"]["queue_reason"] == "Queued due to reaching maximum concurrent runs of 1."
@@ -131,8 +132,9 @@ def test_max_concurrent_runs(api: Api, queue: bool, second_state: str) -> None:
 
 def test_jobs_21_do_not_queue_by_default(api: Api) -> None:
     job_id = int(api.post("/api/2.1/jobs/create", {"name": "old", "tasks": [sim_task("t")]})["job_id"])
-    _run_now(api, job_id)
-    assert api.run(_run_now(api, job_id))["state"]["life_cycle_state"] == "SKIPPED"
+    with api.held():
+        _run_now(api, job_id)
+        assert api.run(_run_now(api, job_id))["state"]["life_cycle_state"] == "SKIPPED"
 
 
 def test_idempotency_token_returns_the_same_run(api: Api, dbx_emulator: EmulatorServer) -> None:
@@ -262,20 +264,21 @@ def test_runs_get_22_pages_tasks(api: Api) -> None:
 
 
 def test_runs_list_filters_and_pages(api: Api) -> None:
-    job_id = _job(api, [sim_task("t")], max_concurrent_runs=100)
-    run_ids = [_run_now(api, job_id) for _ in range(30)]
-    page = api.get("/api/2.2/jobs/runs/list", job_id=job_id, limit=25)
-    assert [r["run_id"] for r in page["runs"]] == run_ids[::-1][:25]
-    assert "has_more" not in page and "tasks" not in page["runs"][0]
-    rest = api.get("/api/2.2/jobs/runs/list", job_id=job_id, limit=25, page_token=page["next_page_token"])
-    assert [r["run_id"] for r in rest["runs"]] == run_ids[::-1][25:] and "next_page_token" not in rest
-    back = api.get("/api/2.2/jobs/runs/list", job_id=job_id, limit=25, page_token=rest["prev_page_token"])
-    assert [r["run_id"] for r in back["runs"]] == run_ids[::-1][:25]
-    assert api.get("/api/2.1/jobs/runs/list", job_id=job_id, limit=25)["has_more"] is True
-    assert api.get("/api/2.2/jobs/runs/list", completed_only="true", job_id=job_id) == {}
-    assert len(api.get("/api/2.2/jobs/runs/list", active_only="True", job_id=job_id)["runs"]) == 20
-    assert api.call("GET", "/api/2.2/jobs/runs/list", params={"limit": 26}).status_code == 400
-    api.post("/api/2.2/jobs/runs/cancel-all", {"job_id": job_id})
+    with api.held():  # sim tasks end within milliseconds at this time scale: none may end meanwhile
+        job_id = _job(api, [sim_task("t")], max_concurrent_runs=100)
+        run_ids = [_run_now(api, job_id) for _ in range(30)]
+        page = api.get("/api/2.2/jobs/runs/list", job_id=job_id, limit=25)
+        assert [r["run_id"] for r in page["runs"]] == run_ids[::-1][:25]
+        assert "has_more" not in page and "tasks" not in page["runs"][0]
+        rest = api.get("/api/2.2/jobs/runs/list", job_id=job_id, limit=25, page_token=page["next_page_token"])
+        assert [r["run_id"] for r in rest["runs"]] == run_ids[::-1][25:] and "next_page_token" not in rest
+        back = api.get("/api/2.2/jobs/runs/list", job_id=job_id, limit=25, page_token=rest["prev_page_token"])
+        assert [r["run_id"] for r in back["runs"]] == run_ids[::-1][:25]
+        assert api.get("/api/2.1/jobs/runs/list", job_id=job_id, limit=25)["has_more"] is True
+        assert api.get("/api/2.2/jobs/runs/list", completed_only="true", job_id=job_id) == {}
+        assert len(api.get("/api/2.2/jobs/runs/list", active_only="True", job_id=job_id)["runs"]) == 20
+        assert api.call("GET", "/api/2.2/jobs/runs/list", params={"limit": 26}).status_code == 400
+        api.post("/api/2.2/jobs/runs/cancel-all", {"job_id": job_id})
 
 
 def test_spark_python_task_argv_and_logs(api: Api, dbx_emulator: EmulatorServer) -> None:
