@@ -89,7 +89,7 @@ with DAG("dbx_sql_ours", start_date=START, schedule=None, catchup=False):
         warehouse_id=WAREHOUSE,
         catalog="main",
         schema="default",
-        statement="CREATE OR REPLACE TABLE events (id INT, amount DOUBLE, day DATE) USING DELTA",
+        statement="CREATE OR REPLACE TABLE events (id INT, amount DOUBLE, day DATE) USING DELTA PARTITIONED BY (day)",
         **FAST,
     )
     insert = DatabricksSQLStatementsOperator(
