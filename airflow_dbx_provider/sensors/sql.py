@@ -106,7 +106,7 @@ class DatabricksPartitionSensor(_DatabricksSqlSensorBase):
 
     Each key must be a partition column of the table (``DESCRIBE DETAIL``'s ``partitionColumns``,
     else the ``# Partition Information`` part of ``DESCRIBE TABLE``); a warehouse that answers
-    neither (the emulator) has each key checked as a column, with a warning. Values are sent as
+    neither has each key checked as a column, with a warning. Values are sent as
     bound parameters; a list means ``IN``. Unlike the official sensor, a partition not found yet
     keeps the sensor waiting (poke returns False) instead of failing the task.
 
