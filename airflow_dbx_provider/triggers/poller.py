@@ -217,7 +217,11 @@ class RunStatePoller:
                 pass
 
     async def cycle(self) -> None:
-        """One polling round: the windows and the new runs' search side by side, then the gets."""
+        """One polling round: the windows and the new runs' search side by side, then the gets.
+
+        Each listing is acted on as soon as it arrives, not once the slowest window is back: a
+        run that ended is reported after its own window's round trip, not the whole cycle's.
+        """
         if not self._watched:
             return
         if self._client is None:
@@ -238,29 +242,36 @@ class RunStatePoller:
         ]
         if unknown:
             reads.append((unknown, self._find_active(unknown, limit)))
-        results = await asyncio.gather(*(read for _, read in reads), return_exceptions=True)
         listed: dict[int, dict[str, Any]] = {}
-        unread: set[int] = set()
+        answered: set[int] = set()  # observed from a listing this cycle
+        unread: set[int] = set()  # in a window that failed: asked again next cycle, not with gets
+
+        async def settle(run_ids: Iterable[int], read: Awaitable[dict[int, dict[str, Any]]]) -> None:
+            try:
+                found = await read
+            except DbxError:
+                unread.update(run_ids)
+                raise
+            listed.update(found)
+            for run_id, run in found.items():
+                if run_id in watched and run_id not in answered and not _needs_full_run(run):
+                    answered.add(run_id)
+                    self._observe(run_id, run)
+
+        results = await asyncio.gather(*(settle(*read) for read in reads), return_exceptions=True)
         error: BaseException | None = None
-        for (run_ids, _), result in zip(reads, results, strict=True):
+        for result in results:
             if isinstance(result, BaseException):
                 if not isinstance(result, DbxError):
                     raise result
                 error = error or result
-                unread.update(run_ids)  # its window failed: ask again next cycle, not with gets
-            else:
-                listed.update(result)
         # what the windows will also meet next cycle (runs resolved now included)
         self._others = {
             r: run["start_time"] for r, run in listed.items() if isinstance(run.get("start_time"), int)
         }
-        to_get = []
-        for run_id in watched - unread:
-            run = listed.get(run_id)
-            if run is None or _needs_full_run(run):
-                to_get.append(run_id)
-            else:
-                self._observe(run_id, run)
+        # not listed (ended before first seen, or deleted), or listed without all its tasks; a
+        # waiter that left meanwhile costs nothing
+        to_get = [r for r in watched - answered - unread if r in self._watched]
         if to_get:
             gets = asyncio.Semaphore(self.get_concurrency)
             await asyncio.gather(*(self._check(run_id, gets) for run_id in to_get))

@@ -237,6 +237,48 @@ def test_windows_are_read_side_by_side() -> None:
     assert client.calls["get"] == 0
 
 
+class GatedListClient(FakeRunsClient):
+    """Window reads of runs started before ``gate_before`` wait until :attr:`gate` is set."""
+
+    def __init__(self, gate_before: int) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.gate_before = gate_before
+        self.blocked = 0
+
+    async def list_runs_page(self, **kwargs):
+        start_to = kwargs.get("start_time_to")
+        if self.gate_before and start_to is not None and start_to < self.gate_before:
+            self.blocked += 1
+            await self.gate.wait()
+        return await super().list_runs_page(**kwargs)
+
+
+def test_a_run_is_reported_when_its_window_answers_not_when_the_slowest_does() -> None:
+    """Windows are acted on as they arrive: one slow window does not delay the others' runs."""
+
+    async def scenario() -> tuple[GatedListClient, dict, list[dict]]:
+        client = GatedListClient(gate_before=0)
+        for run_id in range(1, 51):
+            client.add(run_id, job_id=run_id)
+        poller = _poller(client)
+        watching = [asyncio.ensure_future(poller.wait(r, interval=INTERVAL)) for r in range(1, 51)]
+        await _until(lambda: poller.calls["list_window"] >= 2)  # start times known: two windows
+        client.gate_before = client.runs[26]["start_time"]  # the older window (runs 1-25) now hangs
+        client.finish(*range(1, 51))
+        newest = await asyncio.wait_for(asyncio.gather(*watching[25:]), timeout=20)
+        stalled = [w.done() for w in watching[:25]]
+        client.gate.set()
+        oldest = await asyncio.gather(*watching[:25])
+        return client, {"stalled_done": any(stalled)}, [*oldest, *newest]
+
+    client, seen, results = asyncio.run(scenario())
+    assert client.blocked >= 1
+    assert seen == {"stalled_done": False}  # the newer runs resolved while the older window hung
+    assert sorted(r["run_id"] for r in results) == list(range(1, 51))
+    assert client.calls["get"] == 0
+
+
 def test_progress_reaches_each_waiter_from_the_listing() -> None:
     async def scenario() -> tuple[FakeRunsClient, list[tuple[str, tuple]]]:
         client = FakeRunsClient()
