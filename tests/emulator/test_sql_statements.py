@@ -124,6 +124,11 @@ def test_typed_parameters(api: Api, sales: str) -> None:
     assert rows(api, sales, "SELECT :n IS NULL", parameters=[{"name": "n", "type": "INT"}]) == [["true"]]
 
 
+def test_complex_cells_are_json_text(api: Api, wh: str) -> None:
+    found = rows(api, wh, "SELECT map('a', 1, 'b', 2), array(1, 2), named_struct('x', 1)")
+    assert found == [['{"a":1,"b":2}', "[1,2]", '{"x":1}']]
+
+
 @pytest.mark.parametrize(
     ("statement", "error_class", "sql_state"),
     [

@@ -357,6 +357,14 @@ def json_value(value: Any) -> str | None:
     return str(value)
 
 
+def _python_values(column: pa.ChunkedArray) -> list[Any]:
+    """A column's values; a MAP cell as an object (Arrow lists it as key/value pairs), as Databricks sends it."""
+    values = column.to_pylist()
+    if pa.types.is_map(column.type):
+        return [None if v is None else dict(v) for v in values]
+    return values
+
+
 def json_rows(table: pa.Table) -> list[list[str | None]]:
-    columns = [[json_value(v) for v in column.to_pylist()] for column in table.columns]
+    columns = [[json_value(v) for v in _python_values(column)] for column in table.columns]
     return [list(row) for row in zip(*columns, strict=True)] if columns else []
