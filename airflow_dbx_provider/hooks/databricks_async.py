@@ -26,6 +26,11 @@ from airflow_dbx_provider.hooks.settings import DbxSettings, resolve_settings
 
 T = TypeVar("T")
 
+#: Connections per client, all kept alive between calls: the shared run poller reads up to this many
+#: windows side by side every cycle, and a connection closed after each burst is a new TCP (and TLS)
+#: handshake per window per cycle.
+POOL_SIZE = 32
+
 # Failures where httpx never handed the request to the server.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -91,7 +96,7 @@ class DatabricksAsyncHook(CommonApi[Coroutine[Any, Any, dict[str, Any]]], BaseHo
             self._client = httpx.AsyncClient(
                 verify=verify,
                 timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-                limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+                limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
                 follow_redirects=False,
             )
         return self._client
