@@ -19,7 +19,8 @@
 * The last notebook MERGEs on `order_id`, so re-running a window never duplicates rows.
 * Then SQL, on a SQL warehouse (the connection's ``warehouse_id``/``http_path`` extra, else one
   named ``dbx-examples``, created on first use): the Delta location is registered as a table
-  (``CREATE TABLE IF NOT EXISTS ... USING DELTA LOCATION``), common-sql's check operators check it
+  (``CREATE TABLE IF NOT EXISTS ... USING DELTA LOCATION``, a deferrable statement: the
+  triggerer waits for it, as for the run), common-sql's check operators check it
   (no null or duplicate keys, positive amounts, a row count between the ``min_rows`` and
   ``max_rows`` params) and a failed check fails the DAG naming the check; ``revenue_report``
   returns revenue per day and country (its XCom; ``scripts/dev.py demo`` prints it).
@@ -359,6 +360,7 @@ with DAG(
             " LOCATION '{{ ti.xcom_pull(task_ids='check_inputs')['table_path'] }}'"
         ),
         polling_period_seconds=1,
+        deferrable=True,
     )
     checks = [
         SQLColumnCheckOperator(

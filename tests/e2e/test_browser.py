@@ -85,6 +85,11 @@ def test_trigger_in_the_ui_then_follow_the_run_into_the_workspace(
     run_id = new[0]["dag_run_id"]
     state = wait_for_run(real_airflow, token, DAG_ID, run_id)
     assert state == "success", real_airflow.task_logs(DAG_ID, run_id)
+    # Both waits went through the real triggerer: its log files for those tasks hold the triggers' lines.
+    folder = real_airflow.airflow_home / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}"
+    for task_id, fired in [("run_pipeline", "Databricks run "), ("register_table", "SQL statement ")]:
+        trigger_logs = "".join(p.read_text() for p in folder.glob(f"task_id={task_id}/*.log.trigger.*.log"))
+        assert fired in trigger_logs and "SUCCE" in trigger_logs, real_airflow.task_logs(DAG_ID, run_id)
 
     browser.get(f"{real_airflow.base_url}/dags/{DAG_ID}/runs/{run_id}")
     browser.find_element(By.XPATH, "//*[contains(translate(text(), 'SUCES', 'suces'), 'success')]")
