@@ -236,9 +236,11 @@ class RunStatePoller:
                 known[run_id] = (w.start_time, w.job_id)
         unknown = watched - known.keys()
         limit = asyncio.Semaphore(self.list_concurrency)
+        # Oldest window first: the server answers in about the order it is asked, and the runs that
+        # started first are the likeliest to have ended (a fan-out of similar runs ends in start order).
+        windows = plan_windows(known, self._others, no_filter_jobs=self._unlistable_jobs)
         reads: list[tuple[Iterable[int], Awaitable[dict[int, dict[str, Any]]]]] = [
-            (w.run_ids, self._read_window(w, limit))
-            for w in plan_windows(known, self._others, no_filter_jobs=self._unlistable_jobs)
+            (w.run_ids, self._read_window(w, limit)) for w in reversed(windows)
         ]
         if unknown:
             reads.append((unknown, self._find_active(unknown, limit)))

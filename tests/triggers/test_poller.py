@@ -89,6 +89,7 @@ def test_windows_are_bounded_by_start_time_and_never_filter_on_activity() -> Non
     client = asyncio.run(scenario())
     windows = [p for p in client.list_params if p["from"] is not None]
     assert {(p["from"], p["to"]) for p in windows} == {(1026, 1050), (1001, 1025)}
+    assert [p["from"] for p in windows[:2]] == [1001, 1026]  # the oldest runs (likeliest ended) first
     assert not any(p["active_only"] for p in windows)
 
 
