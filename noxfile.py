@@ -1,5 +1,5 @@
 """The test command's sessions. `python3 scripts/dev.py test` runs them all (`.ci/run` is that
-command), e2e and tests_oldest_airflow side by side; `nox` alone runs them one after another.
+command), e2e beside tests and tests_oldest_airflow; `nox` alone runs them one after another.
 
     .venv/bin/nox                                   # every session below, in this order
     .venv/bin/nox -s lint typecheck                 # ruff check + ruff format --check; mypy
@@ -8,8 +8,9 @@ command), e2e and tests_oldest_airflow side by side; `nox` alone runs them one a
     .venv/bin/nox -s tests_oldest_airflow           # the Airflow-facing suites on the oldest supported Airflow
     .venv/bin/nox -l                                # list them
 
-Each session has a venv of its own under .nox/ (kept between runs) and installs from uv.lock with
-`uv sync --locked`: exactly the pinned versions, and an error, not a re-resolution, when
+The venvs live under .nox/ (kept between runs): typecheck, tests and e2e share the tests session's,
+tests_oldest_airflow and bench have their own. Each installs from uv.lock with `uv sync --locked`
+(bytecode compiled): exactly the pinned versions, and an error, not a re-resolution, when
 pyproject.toml changed without `uv lock`. nox and uv come with the dev extra (`.venv` after any
 `scripts/dev.py` command).
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import nox
@@ -37,16 +39,36 @@ OLDEST_AIRFLOW_SUITES = ["tests/hooks", "tests/operators", "tests/sensors", "tes
 PARALLEL = ["-n", os.environ.get("DBX_TEST_WORKERS", "4")]
 
 
-def _sync(session: nox.Session, *args: str) -> None:
-    """`uv sync --locked ARGS` into the session's venv: the project editable, plus what ARGS select."""
+# typecheck, tests and e2e need the same packages: one venv (the tests session's), installed once.
+SHARED_VENV = Path(__file__).resolve().parent / ".nox" / "tests"
+SHARED_EXTRAS = ("--extra=dev", "--extra=compare")
+UV = str(Path(sys.executable).with_name("uv"))  # nox runs from .venv, which has uv (the dev extra)
+
+
+def _sync(session: nox.Session, *args: str, location: str | Path | None = None) -> None:
+    """`uv sync --locked ARGS` into the session's venv (or ``location``): the project editable,
+    plus what ARGS select. Bytecode is compiled at install: the suite starts hundreds of Python
+    processes (xdist workers, Airflow's, the emulator's notebook tasks), and where
+    PYTHONDONTWRITEBYTECODE is set (as in CI) each would otherwise compile Airflow and pandas from
+    source again; measured, that is a quarter of the suite's CPU time."""
     session.run_install(
-        "uv",
+        UV,
         "sync",
         "--locked",
         "--quiet",
         *args,
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        env={
+            "UV_PROJECT_ENVIRONMENT": str(location or session.virtualenv.location),
+            "UV_COMPILE_BYTECODE": "1",
+        },
+        external=True,
     )
+
+
+def _shared_python(session: nox.Session) -> str:
+    """Sync the shared venv (for a session without a venv of its own) and return its python."""
+    _sync(session, *SHARED_EXTRAS, location=SHARED_VENV)
+    return str(SHARED_VENV / "bin" / "python")
 
 
 def _install_locked(session: nox.Session, *packages: str) -> None:
@@ -74,11 +96,10 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
-@nox.session
+@nox.session(python=False)
 def typecheck(session: nox.Session) -> None:
-    """mypy over the package, with its dependencies installed."""
-    _sync(session, "--extra=dev")
-    session.run("mypy", "airflow_dbx_provider")
+    """mypy over the package, with its dependencies installed (in the tests session's venv)."""
+    session.run(_shared_python(session), "-m", "mypy", "airflow_dbx_provider")
 
 
 @nox.session(python=False)
@@ -113,19 +134,21 @@ def _no_browser(session: nox.Session, reason: str) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """pytest on the locked latest Airflow: the suite but the end-to-end tests (or posargs)."""
-    _sync(session, "--extra=dev", "--extra=compare")
+    _sync(session, *SHARED_EXTRAS, location=SHARED_VENV)
     if session.posargs:
         session.run("python", "-m", "pytest", *session.posargs)
         return
     session.run("python", "-m", "pytest", *PARALLEL, "--durations=15", "--ignore=tests/e2e")
 
 
-@nox.session
+@nox.session(python=False)
 def e2e(session: nox.Session) -> None:
-    """The end-to-end tests: real `airflow standalone`, a browser. In one process, not beside four
-    busy workers: their start-up and timeouts would compete for the two cores."""
-    _sync(session, "--extra=dev", "--extra=compare")
-    session.run("python", "-m", "pytest", "--durations=5", *(session.posargs or ["tests/e2e"]))
+    """The end-to-end tests: real `airflow standalone`, a browser; one pytest process (in the tests
+    session's venv). They mostly wait on Airflow, so `scripts/dev.py test` runs them beside the suite."""
+    python = _shared_python(session)
+    session.run(
+        python, "-m", "pytest", "-p", "no:cacheprovider", "--durations=5", *(session.posargs or ["tests/e2e"])
+    )
 
 
 @nox.session
