@@ -14,6 +14,7 @@ import logging
 import platform
 import time
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from tenacity import DoAttempt, DoSleep, RetryCallState, Retrying
@@ -64,6 +65,8 @@ class ClientCore:
         self._auth: Auth | None = None
         #: (method, endpoint) -> (settings, limiter generation, bucket): looked up once, not per call
         self._bucket_cache: dict[tuple[str, str], tuple[DbxSettings, int, TokenBucket]] = {}
+        #: with a body or not -> (the Authorization value, the headers built for it)
+        self._header_cache: dict[bool, tuple[str | None, Mapping[str, str]]] = {}
         if settings is not None:
             self._adopt(with_overrides(settings, self._overrides))
 
@@ -222,16 +225,24 @@ class ClientCore:
         bucket = self._bucket(req)
         return bucket.reserve() if bucket is not None else 0.0
 
-    def _headers(self, req: ApiRequest, authorization: str | None) -> dict[str, str]:
+    def _headers(self, req: ApiRequest, authorization: str | None) -> Mapping[str, str]:
+        """The request headers; read-only, and reused while the credential stays the same."""
+        has_body = req.json_body is not None
+        extra = getattr(self._auth, "extra_headers", None) if authorization else None
+        cached = self._header_cache.get(has_body)
+        if extra is None and cached is not None and cached[0] == authorization:
+            return cached[1]
         headers = {"User-Agent": user_agent(self._transport_name), "Accept": "application/json"}
-        if req.json_body is not None:
+        if has_body:
             headers["Content-Type"] = "application/json"
         if authorization:
             headers["Authorization"] = authorization
-            extra = getattr(self._auth, "extra_headers", None)
             if extra is not None:  # Azure: the SP management token headers, when azure_resource_id is set
                 headers.update(extra())
-        return headers
+        frozen = MappingProxyType(headers)
+        if extra is None:
+            self._header_cache[has_body] = (authorization, frozen)
+        return frozen
 
     def _secrets(self) -> tuple[str, ...]:
         found: list[str] = list(self._settings.secrets if self._settings else ())

@@ -7,6 +7,7 @@ Airflow wiring and the ``requests`` transport that :func:`.exchange.drive` perfo
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -62,6 +63,25 @@ def _never_reached_server(exc: requests.exceptions.RequestException) -> bool:
     return False
 
 
+#: Characters ``urlencode`` (``quote_plus``) leaves alone: a query value made only of these is sent
+#: as is, without the per-character quoting pass.
+_PLAIN_QUERY_VALUE = re.compile(r"[A-Za-z0-9_.~-]*")
+#: A URL made only of these (no ``%`` escapes) is already what ``requote_uri`` would return.
+_PLAIN_URL = re.compile(r"[A-Za-z0-9_.~\-!#$&'()*+,/:;=?@\[\]]*")
+
+
+def _query_string(query: Mapping[str, Any]) -> str:
+    """``urlencode(query)``, with plain values (ids, flags, page tokens) joined without quoting."""
+    parts = []
+    for key, value in query.items():
+        text = value if isinstance(value, str) else str(value)
+        if _PLAIN_QUERY_VALUE.fullmatch(text) and _PLAIN_QUERY_VALUE.fullmatch(key):
+            parts.append(f"{key}={text}")
+        else:
+            parts.append(urlencode({key: value}))
+    return "&".join(parts)
+
+
 def _prepare(req: ApiRequest, headers: Mapping[str, str]) -> requests.PreparedRequest:
     """The wire request, built directly: what ``Session.prepare_request`` would build for it, minus
     the session-wide merging (cookies, session headers and auth, ``.netrc``) we never use."""
@@ -76,9 +96,9 @@ def _prepare(req: ApiRequest, headers: Mapping[str, str]) -> requests.PreparedRe
             auth=req.basic_auth,
         )
         return prepared
-    url = req.url if not req.query else f"{req.url}?{urlencode(req.query)}"
+    url = req.url if not req.query else f"{req.url}?{_query_string(req.query)}"
     prepared.method = req.method
-    prepared.url = requote_uri(url)
+    prepared.url = url if _PLAIN_URL.fullmatch(url) else requote_uri(url)
     prepared.headers = CaseInsensitiveDict(headers)
     body = req.body_bytes() if req.json_body is not None else None
     if body is not None:
@@ -133,6 +153,8 @@ class DatabricksHook(
         self._session_settings: DbxSettings | None = None
         self._adapter: HTTPAdapter | None = None
         self._proxies: dict[str, dict[str, str]] = {}
+        self._last_proxies: tuple[str, dict[str, str]] | None = None  # (origin + "/", its proxies)
+        self._send_options: dict[str, Any] = {}
         self._init_core(None if settings is not None else databricks_conn_id, settings, overrides)
 
     @classmethod
@@ -170,16 +192,27 @@ class DatabricksHook(
             session.verify = settings.verify
             session.trust_env = True
             self._session, self._session_settings, self._adapter = session, settings, adapter
-            self._proxies = {}
+            self._proxies, self._last_proxies = {}, None
+            self._send_options = {
+                "stream": False,
+                "timeout": (settings.connect_timeout, settings.read_timeout),
+                # Always the connection's: REQUESTS_CA_BUNDLE never replaces its ca_bundle.
+                "verify": settings.verify,
+                "cert": None,
+            }
         return self._session
 
     def _proxies_for(self, url: str) -> dict[str, str]:
         """Environment proxies for ``url``'s origin, read once per session (requests' own rules)."""
+        last = self._last_proxies
+        if last is not None and url.startswith(last[0]):  # the workspace again: no URL parsing
+            return last[1]
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         proxies = self._proxies.get(origin)
         if proxies is None:
             proxies = self._proxies[origin] = get_environ_proxies(origin)
+        self._last_proxies = (origin + "/", proxies)
         return proxies
 
     def close(self) -> None:
@@ -188,7 +221,7 @@ class DatabricksHook(
             self._session.close()
             self._session = None
             self._session_settings = self._adapter = None
-            self._proxies = {}
+            self._proxies, self._last_proxies = {}, None
 
     def __enter__(self) -> DatabricksHook:
         return self
@@ -209,19 +242,14 @@ class DatabricksHook(
         return drive(flow, self._send, self._sleep, self._lock)
 
     def _send(self, step: Send) -> Response:
-        settings, req = self.settings, step.request
-        self.session  # noqa: B018 - builds the session and adapter for these settings
-        adapter = self._adapter
-        assert adapter is not None
+        req, adapter = step.request, self._adapter
+        if adapter is None or self._session_settings is not self._settings:
+            self.session  # noqa: B018 - builds the session, adapter and send options for these settings
+            adapter = self._adapter
+            assert adapter is not None
         try:
             resp = adapter.send(
-                _prepare(req, step.headers),
-                stream=False,
-                timeout=(settings.connect_timeout, settings.read_timeout),
-                # Always the connection's: REQUESTS_CA_BUNDLE never replaces its ca_bundle.
-                verify=settings.verify,
-                cert=None,
-                proxies=self._proxies_for(req.url),
+                _prepare(req, step.headers), proxies=self._proxies_for(req.url), **self._send_options
             )
             body = resp.content
         except requests.exceptions.SSLError as exc:

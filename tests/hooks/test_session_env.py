@@ -91,3 +91,58 @@ def test_no_proxy_is_honoured(proxies: list[ThreadingHTTPServer], monkeypatch: p
     hook.get_run(7)
     assert not proxy.seen  # type: ignore[attr-defined]
     assert workspace.seen[0][0].startswith("GET /api/2.2/jobs/runs/get?")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"run_id": 7, "include_history": "false"},
+        {"path": "/Users/a b/nb & more", "page_token": "CAE=:+/x%41", "n": -3, "x": 1.5},
+        {"name": "café", "empty": "", "weird key=": "v"},
+    ],
+    ids=["plain", "reserved-characters", "unicode"],
+)
+def test_the_query_string_is_what_requests_would_send(query: dict) -> None:
+    """Plain values skip the quoting pass; anything else is quoted exactly as requests quotes it."""
+    import requests
+
+    from airflow_dbx_provider.hooks.api import ApiRequest
+    from airflow_dbx_provider.hooks.databricks import _prepare
+
+    url = "https://ws.example.com/api/2.0/workspace/get-status"
+    ours = _prepare(ApiRequest("GET", url, "/api/2.0/workspace/get-status", query=query), {})
+    theirs = requests.Request("GET", url, params=query).prepare()
+    assert ours.url == theirs.url
+
+
+def test_proxies_are_per_origin_even_for_a_host_that_extends_the_workspace_host(
+    proxies: list[ThreadingHTTPServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-session proxy lookup is keyed by origin: ``host.evil`` is not ``host``."""
+    proxy, _ = proxies
+    monkeypatch.setenv("HTTP_PROXY", _url(proxy))
+    monkeypatch.setenv("http_proxy", _url(proxy))
+    monkeypatch.setenv("NO_PROXY", "ws.internal")
+    monkeypatch.setenv("no_proxy", "ws.internal")
+    hook = DatabricksHook.from_settings(host="http://localhost:1", token=TOKEN)
+    hook.session  # noqa: B018
+    assert hook._proxies_for("http://ws.internal/api/2.2/jobs/runs/get") == {}
+    assert hook._proxies_for("http://ws.internal/api/2.2/jobs/runs/list") == {}
+    assert hook._proxies_for("http://ws.internal.example.com/x")["http"] == _url(proxy)
+    assert hook._proxies_for("http://ws.internal/api/2.2/jobs/runs/get") == {}
+
+
+def test_headers_follow_a_changed_credential(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Headers are reused while the Authorization value is the same, rebuilt when it changes."""
+    from airflow_dbx_provider.hooks.api import ApiRequest
+
+    hook = DatabricksHook.from_settings(host="http://localhost:1", token=TOKEN)
+    get = ApiRequest("GET", "http://localhost:1/x", "/x")
+    post = ApiRequest("POST", "http://localhost:1/x", "/x", json_body={"a": 1})
+    first = hook._headers(get, "Bearer one")
+    assert hook._headers(get, "Bearer one") is first
+    assert "Content-Type" not in first and hook._headers(post, "Bearer one")["Content-Type"]
+    assert hook._headers(get, "Bearer two")["Authorization"] == "Bearer two"
+    assert "Authorization" not in hook._headers(get, None)
+    with pytest.raises(TypeError):
+        first["Authorization"] = "Bearer tampered"  # type: ignore[index]
