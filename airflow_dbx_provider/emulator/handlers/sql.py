@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_dbx_provider.emulator.errors import invalid_parameter
 from airflow_dbx_provider.emulator.routing import ApiRequest, RawResponse, route
-from airflow_dbx_provider.emulator.services.sql_engine import StatementContext
+from airflow_dbx_provider.emulator.services.sql_context import StatementContext
 from airflow_dbx_provider.emulator.services.sql_results import LINK_PREFIX, LinkError
 from airflow_dbx_provider.emulator.services.sql_statements import TERMINAL_STATES, Reader
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from airflow_dbx_provider.emulator.services.sql_catalog import SqlCatalog
-    from airflow_dbx_provider.emulator.services.sql_engine import StatementContext
+    from airflow_dbx_provider.emulator.services.sql_context import StatementContext
 
 SOURCE_VIEW = "__copy_source"
 COPY_OPTIONS = frozenset({"force", "mergeschema"})

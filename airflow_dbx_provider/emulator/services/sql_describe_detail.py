@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from airflow_dbx_provider.emulator.services.sql_catalog import SqlCatalog
-    from airflow_dbx_provider.emulator.services.sql_engine import StatementContext
+    from airflow_dbx_provider.emulator.services.sql_context import StatementContext
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 SCHEMA = pa.schema(

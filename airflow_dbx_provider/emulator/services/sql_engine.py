@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -30,6 +28,7 @@ from airflow_dbx_provider.emulator.services.sql_catalog import (
     not_supported,
     table_not_found,
 )
+from airflow_dbx_provider.emulator.services.sql_context import StatementContext
 from airflow_dbx_provider.emulator.services.sql_copy_into import copy_into, is_copy_into, tokens
 from airflow_dbx_provider.emulator.services.sql_describe_detail import describe_detail, is_describe_detail
 
@@ -37,17 +36,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
-
-
-@dataclass
-class StatementContext:
-    """What one execution knows: defaults, parameters, who runs it, a hook to reach DuckDB."""
-
-    catalog: str | None = None
-    schema: str | None = None
-    parameters: list[dict[str, Any]] = field(default_factory=list)
-    user: str = ""
-    on_connect: Callable[[duckdb.DuckDBPyConnection], None] = lambda con: None
 
 
 def _syntax_error(err: Exception) -> SqlError:

@@ -22,7 +22,8 @@ import pyarrow as pa
 
 from airflow_dbx_provider.emulator.errors import EmulatorError, invalid_parameter
 from airflow_dbx_provider.emulator.services.sql_catalog import SqlError
-from airflow_dbx_provider.emulator.services.sql_engine import SqlEngine, StatementContext
+from airflow_dbx_provider.emulator.services.sql_context import StatementContext
+from airflow_dbx_provider.emulator.services.sql_engine import SqlEngine
 from airflow_dbx_provider.emulator.services.sql_results import (
     LINK_PREFIX,
     LINK_TTL_SECONDS,
