@@ -7,6 +7,9 @@ read from the environment on every call) and with `trust_env=False`. All clients
 emulator, which runs in its own process (rate limits off), over HTTPS (self-signed certificate) and
 plain HTTP, interleaved in rounds so that machine noise hits them alike. Our client-side rate limiter
 is lifted (`requests_per_second`): the official hook has none, and what is measured is the transport.
+Each client gets its median rate with the min-max over rounds, and its client CPU per call (this
+process's CPU time over the calls made): on a shared machine the rates move with whatever else runs,
+the CPU per call much less, so it shows where each client stands against the ceiling.
 
     .venv/bin/nox -s bench -- bench/bench_hook.py [--seconds 3] [--rounds 3] [--schemes https http]
 """
@@ -44,16 +47,19 @@ CEILING_ENV = "requests.Session (trust_env=True)"
 CEILING_NO_ENV = "requests.Session (trust_env=False)"
 
 
-def calls_per_second(call: Callable[[], object], seconds: float) -> float:
-    """Run `call` back to back for about `seconds`; the rate of completed calls."""
+def calls_per_second(call: Callable[[], object], seconds: float) -> tuple[float, float]:
+    """Run `call` back to back for about `seconds`: the rate of completed calls, and the client CPU
+    (microseconds of this process's CPU time) per call."""
     call()  # warm-up: connection set-up and lazy imports are not what we measure
     count = 0
+    cpu = time.process_time()
     started = time.perf_counter()
     deadline = started + seconds
     while time.perf_counter() < deadline:
         call()
         count += 1
-    return count / (time.perf_counter() - started)
+    rate = count / (time.perf_counter() - started)
+    return rate, (time.process_time() - cpu) / count * 1e6
 
 
 def _clients(server: EmulatorProcess, scheme: str) -> dict[str, Callable[[], object]]:
@@ -113,15 +119,27 @@ def _clients(server: EmulatorProcess, scheme: str) -> dict[str, Callable[[], obj
     }
 
 
-def measure(scheme: str, seconds: float, rounds: int) -> dict[str, float]:
+def measure(scheme: str, seconds: float, rounds: int) -> dict[str, dict[str, float]]:
+    """Per client: median, min and max calls/s over the rounds, and the median CPU us per call."""
     with EmulatorProcess(tls=scheme == "https", rate_limits=False) as server:
         clients = _clients(server, scheme)
-        results: dict[str, list[float]] = {name: [] for name in clients}
+        rates: dict[str, list[float]] = {name: [] for name in clients}
+        cpus: dict[str, list[float]] = {name: [] for name in clients}
         for _ in range(rounds):
             for name, call in clients.items():
-                results[name].append(calls_per_second(call, seconds))
+                rate, cpu = calls_per_second(call, seconds)
+                rates[name].append(rate)
+                cpus[name].append(cpu)
     os.environ.pop("REQUESTS_CA_BUNDLE", None)
-    return {name: statistics.median(rates) for name, rates in results.items()}
+    return {
+        name: {
+            "median": statistics.median(rates[name]),
+            "min": min(rates[name]),
+            "max": max(rates[name]),
+            "cpu_us_per_call": statistics.median(cpus[name]),
+        }
+        for name in clients
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,16 +152,23 @@ def main(argv: list[str] | None = None) -> int:
 
     report: dict[str, Any] = {}
     for scheme in args.schemes:
-        median = report[scheme] = measure(scheme, args.seconds, args.rounds)
+        result = report[scheme] = measure(scheme, args.seconds, args.rounds)
+        median = {name: r["median"] for name, r in result.items()}
         print(
-            f"get_run over {scheme.upper()}, {args.rounds} interleaved rounds of {args.seconds:.0f} s, median calls/s"
+            f"get_run over {scheme.upper()}, {args.rounds} interleaved rounds of {args.seconds:g} s: "
+            "median calls/s (min-max), client CPU per call"
         )
-        for name, rate in median.items():
-            print(f"  {name:<36} {rate:8.1f} calls/s")
+        for name, r in result.items():
+            print(
+                f"  {name:<36} {r['median']:8.1f} calls/s ({r['min']:.0f}-{r['max']:.0f})"
+                f"  {r['cpu_us_per_call']:6.0f} us CPU/call"
+            )
         print(
             f"  ours / official: {median[OURS] / median[OFFICIAL]:.2f}x   "
             f"ours / ceiling trust_env=False: {median[OURS] / median[CEILING_NO_ENV]:.2f}   "
-            f"ours / ceiling trust_env=True: {median[OURS] / median[CEILING_ENV]:.2f}",
+            f"ours / ceiling trust_env=True: {median[OURS] / median[CEILING_ENV]:.2f}   "
+            f"CPU/call ours / ceiling trust_env=False: "
+            f"{result[OURS]['cpu_us_per_call'] / result[CEILING_NO_ENV]['cpu_us_per_call']:.2f}",
             flush=True,
         )
     if args.json:
