@@ -199,8 +199,9 @@ def test_cancel_kills_the_notebook(api: Api, notebook: Notebook) -> None:
 
 def test_cancel_all_and_delete(api: Api) -> None:
     job_id = _job(api, [sim_task("t")])
-    run_ids = [_run_now(api, job_id) for _ in range(3)]
-    api.post("/api/2.2/jobs/runs/cancel-all", {"job_id": job_id})
+    with api.held():  # all three still active when cancel-all comes
+        run_ids = [_run_now(api, job_id) for _ in range(3)]
+        api.post("/api/2.2/jobs/runs/cancel-all", {"job_id": job_id})
     for run_id in run_ids:
         assert api.wait(run_id)["state"]["result_state"] == "CANCELED"
     api.post("/api/2.2/jobs/runs/delete", {"run_id": run_ids[0]})
@@ -208,8 +209,9 @@ def test_cancel_all_and_delete(api: Api) -> None:
 
 
 def test_delete_active_run_refused(api: Api) -> None:
-    run_id = _run_now(api, _job(api, [sim_task("t")]))
-    response = api.call("POST", "/api/2.2/jobs/runs/delete", json={"run_id": run_id})
+    with api.held():
+        run_id = _run_now(api, _job(api, [sim_task("t")]))
+        response = api.call("POST", "/api/2.2/jobs/runs/delete", json={"run_id": run_id})
     assert response.status_code == 400 and response.json()["error_code"] == "INVALID_STATE"
 
 
