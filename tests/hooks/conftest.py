@@ -14,13 +14,11 @@ if "AIRFLOW_HOME" not in os.environ:  # the suite-wide conftest normally sets th
     os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="dbx-hook-tests-")
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
-from hook_test_server import ScriptedServer
+from hook_test_server import TOKEN, ScriptedServer
 
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
 from airflow_dbx_provider.hooks.databricks_async import DatabricksAsyncHook
 from airflow_dbx_provider.hooks.rate_limit import reset_rate_limiters
-
-TOKEN = "dapi-test-token-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+TOKEN = "dapi-test-token-0123456789abcdef"  # the PAT every scripted-server test hook sends
+
 
 @dataclass
 class Reply:

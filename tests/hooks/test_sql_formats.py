@@ -13,8 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from conftest import TOKEN
-from hook_test_server import Reply, ScriptedServer, ok
+from hook_test_server import TOKEN, Reply, ScriptedServer, ok
 
 from airflow_dbx_provider.emulator import EmulatorServer
 from airflow_dbx_provider.exceptions import DatabricksApiError, DatabricksConfigError
