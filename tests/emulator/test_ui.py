@@ -197,16 +197,17 @@ def test_a_script_in_a_job_name_stays_text(api: Api, dbx_emulator: EmulatorServe
 
 
 def test_post_actions_need_the_csrf_token(api: Api, dbx_emulator: EmulatorServer) -> None:
-    job_id = make_job(api, "long")
-    run_id = api.post("/api/2.2/jobs/run-now", {"job_id": job_id})["run_id"]
+    job_id = make_job(api, "short")
     session, csrf = ui_session(dbx_emulator, dbx_emulator.admin_token)
     cancel = f"{dbx_emulator.url}/api/2.2/jobs/runs/cancel"
-    for headers in ({}, {"X-CSRF-Token": "wrong"}):
-        refused = session.post(cancel, json={"run_id": run_id}, headers=headers, timeout=10)
-        assert refused.status_code == 403 and "CSRF" in refused.json()["message"]
-    assert api.run(run_id)["state"]["life_cycle_state"] != "TERMINATED"
-    ok = session.post(cancel, json={"run_id": run_id}, headers={"X-CSRF-Token": csrf}, timeout=10)
-    assert ok.status_code == 200, ok.text
+    with api.held():  # the simulated run lasts 100 ms: it must still be running when canceled
+        run_id = api.post("/api/2.2/jobs/run-now", {"job_id": job_id})["run_id"]
+        for headers in ({}, {"X-CSRF-Token": "wrong"}):
+            refused = session.post(cancel, json={"run_id": run_id}, headers=headers, timeout=10)
+            assert refused.status_code == 403 and "CSRF" in refused.json()["message"]
+        assert api.run(run_id)["state"]["life_cycle_state"] != "TERMINATED"
+        ok = session.post(cancel, json={"run_id": run_id}, headers={"X-CSRF-Token": csrf}, timeout=10)
+        assert ok.status_code == 200, ok.text
     run = api.wait(run_id)
     assert run["state"]["result_state"] == "CANCELED"
     # Only the UI's two actions: a session cannot create or delete, even with the CSRF token.
