@@ -31,7 +31,7 @@ import math
 import os
 import weakref
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -46,6 +46,7 @@ from airflow_dbx_provider.runs.summary import run_summary
 from airflow_dbx_provider.triggers.windows import (
     PAGE_SIZE,
     Window,
+    needs_full_run,
     plan_windows,
     progress_signature,
     workspace_key,
@@ -229,11 +230,9 @@ class RunStatePoller:
         self.calls["cycles"] += 1
         watched = set(self._watched)
         self.calls["floor"] += math.ceil(len(watched) / PAGE_SIZE)  # the least any listing could cost
-        known: dict[int, tuple[int, int | None]] = {}
-        for run_id in watched:
-            w = self._watched[run_id]
-            if w.start_time is not None:
-                known[run_id] = (w.start_time, w.job_id)
+        known = {
+            r: (w.start_time, w.job_id) for r in watched if (w := self._watched[r]).start_time is not None
+        }
         unknown = watched - known.keys()
         limit = asyncio.Semaphore(self.list_concurrency)
         # Oldest window first: the server answers in about the order it is asked, and the runs that
@@ -256,17 +255,14 @@ class RunStatePoller:
                 raise
             listed.update(found)
             for run_id, run in found.items():
-                if run_id in watched and run_id not in answered and not _needs_full_run(run):
+                if run_id in watched and run_id not in answered and not needs_full_run(run):
                     answered.add(run_id)
                     self._observe(run_id, run)
 
         results = await asyncio.gather(*(settle(*read) for read in reads), return_exceptions=True)
-        error: BaseException | None = None
-        for result in results:
-            if isinstance(result, BaseException):
-                if not isinstance(result, DbxError):
-                    raise result
-                error = error or result
+        errors = [result for result in results if isinstance(result, BaseException)]
+        for fatal in (err for err in errors if not isinstance(err, DbxError)):
+            raise fatal
         # what the windows will also meet next cycle (runs resolved now included)
         self._others = {
             r: run["start_time"] for r, run in listed.items() if isinstance(run.get("start_time"), int)
@@ -277,8 +273,8 @@ class RunStatePoller:
         if to_get:
             gets = asyncio.Semaphore(self.get_concurrency)
             await asyncio.gather(*(self._check(run_id, gets) for run_id in to_get))
-        if error is not None:
-            raise error
+        if errors:
+            raise errors[0]
 
     async def _list(self, kind: str, **params: Any) -> dict[str, Any]:
         assert self._client is not None
@@ -380,11 +376,6 @@ class RunStatePoller:
     def _fail_all(self, error: BaseException) -> None:
         for run_id in list(self._watched):
             self._resolve(run_id, "error", error)
-
-
-def _needs_full_run(run: Mapping[str, Any]) -> bool:
-    """A finished run whose list item lacks tasks (2.2 lists carry at most 100 per run)."""
-    return bool(run.get("has_more")) and RunState.of_run(run).is_terminal
 
 
 _POLLERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, RunStatePoller]] = (

@@ -59,6 +59,11 @@ def plan_windows(
     return windows
 
 
+def needs_full_run(run: Mapping[str, Any]) -> bool:
+    """A finished run whose list item lacks tasks (2.2 lists carry at most 100 per run)."""
+    return bool(run.get("has_more")) and RunState.of_run(run).is_terminal
+
+
 def progress_signature(run: Mapping[str, Any]) -> tuple[Any, ...]:
     """What the progress log shows of a run: its state and each task attempt's state."""
     tasks = tuple(
