@@ -8,7 +8,8 @@ runs, which the emulator simulates, stretched by ``--time-scale``.
 
 Scenarios (``--scenarios``): ``limits`` (the emulator's default per-family rate limits, as a
 workspace has), ``no-limits``, and ``slow`` (limits on, every runs/list and runs/get answer 100 ms
-late). Calls are counted by the emulator (runs/get, runs/list, runs/get-output during the watch,
+late). Our poller's cycles are timed too (how long a cycle takes and how many list calls it makes:
+a cycle that takes longer than the polling period would delay detection). Calls are counted by the emulator (runs/get, runs/list, runs/get-output during the watch,
 429 answers counted apart). The floor is what a listing must cost: the sum over our poller's cycles
 of ceil(watched runs / 25); ``ceil(N/25) x cycles`` is printed too. Latency runs from a run's
 ``end_time`` to its trigger event; a trigger that raised or sent an error event is a failed watch.
@@ -62,6 +63,25 @@ def _requests(server: EmulatorProcess) -> dict[str, int]:
                 counts[endpoint] += sum(by_status.values())
                 counts["429"] += by_status.get("429", 0)
     return counts
+
+
+_CYCLES: list[tuple[float, int]] = []  # (seconds, list calls) of each of our poller's cycles
+
+
+def _time_cycles() -> None:
+    """Wrap the poller's cycle to record its duration and list calls (a few clock reads a cycle)."""
+    from airflow_dbx_provider.triggers.poller import RunStatePoller
+
+    original = RunStatePoller.cycle
+
+    async def timed(self: RunStatePoller) -> None:
+        lists, started = self.calls["list"], time.perf_counter()
+        try:
+            await original(self)
+        finally:
+            _CYCLES.append((time.perf_counter() - started, self.calls["list"] - lists))
+
+    RunStatePoller.cycle = timed  # type: ignore[method-assign]
 
 
 def _ours(run_id: int, poll: float) -> Any:
@@ -130,6 +150,7 @@ def measure(server: EmulatorProcess, scenario: str, impl: str, n: int, poll: flo
         rules = [{"target": t, "kind": "slow", "probability": 1.0} for t in ("runs/list", "runs/get")]
         server.admin("POST", "/_emulator/faults", {"rules": rules, "slow_seconds": SLOW_SECONDS})
     hook = DatabricksHook("bench_ours")
+    _CYCLES.clear()
     before = _requests(server)
     started = time.monotonic()
     watched = asyncio.run(_submit_and_watch(hook, impl, n, poll))
@@ -160,6 +181,9 @@ def measure(server: EmulatorProcess, scenario: str, impl: str, n: int, poll: flo
         "latency_s_median": statistics.median(latencies) if latencies else float("nan"),
         "latency_s_p95": _pct(latencies, 0.95),
         "latency_s_max": max(latencies, default=float("nan")),
+        "cycle_s_p50": _pct([c for c, _ in _CYCLES], 0.5),
+        "cycle_s_p95": _pct([c for c, _ in _CYCLES], 0.95),
+        "lists_per_cycle_max": max((n for _, n in _CYCLES), default=0),
     }
 
 
@@ -169,7 +193,9 @@ def _pct(values: list[float], q: float) -> float:
 
 def _line(r: dict[str, Any]) -> str:
     floor = (
-        f" floor={r['floor']} (ceil(N/25)x{r['cycles']} cycles={r['floor_n_cycles']})"
+        f" floor={r['floor']} (ceil(N/25)x{r['cycles']} cycles={r['floor_n_cycles']};"
+        f" cycle p50 {r['cycle_s_p50']:.3f}s p95 {r['cycle_s_p95']:.3f}s,"
+        f" <= {r['lists_per_cycle_max']} lists)"
         if r["impl"] == "ours"
         else ""
     )
@@ -194,6 +220,7 @@ def main() -> int:
     args = parser.parse_args()
 
     results = []
+    _time_cycles()
     with EmulatorProcess(time_scale=args.time_scale) as server:
         host, port = server.url.removeprefix("http://").split(":")
         os.environ["AIRFLOW_CONN_BENCH_OURS"] = json.dumps(
