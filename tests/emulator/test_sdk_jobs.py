@@ -7,6 +7,7 @@ import datetime
 from collections.abc import Callable
 
 import pytest
+from _runs_helpers import Api
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import InvalidParameterValue, NotFound
 from databricks.sdk.service import jobs, workspace
@@ -70,16 +71,18 @@ def _cluster(sdk: WorkspaceClient) -> str:
     ).cluster_id
 
 
-def test_submit_and_cancel(sdk: WorkspaceClient) -> None:
-    waiter = sdk.jobs.submit(
-        run_name="long",
-        tasks=[
-            jobs.SubmitTask(
-                task_key="t", existing_cluster_id=_cluster(sdk), spark_jar_task=jobs.SparkJarTask("Main")
-            )
-        ],
-    )
-    sdk.jobs.cancel_run(waiter.run_id).result(timeout=datetime.timedelta(seconds=30))
+def test_submit_and_cancel(sdk: WorkspaceClient, api: Api) -> None:
+    with api.held():  # the simulated run ends within ~200 ms here: it must still be active when canceled
+        waiter = sdk.jobs.submit(
+            run_name="long",
+            tasks=[
+                jobs.SubmitTask(
+                    task_key="t", existing_cluster_id=_cluster(sdk), spark_jar_task=jobs.SparkJarTask("Main")
+                )
+            ],
+        )
+        canceling = sdk.jobs.cancel_run(waiter.run_id)
+    canceling.result(timeout=datetime.timedelta(seconds=30))
     run = sdk.jobs.get_run(waiter.run_id)
     assert run.state.life_cycle_state == jobs.RunLifeCycleState.TERMINATED
     assert run.state.result_state == jobs.RunResultState.CANCELED

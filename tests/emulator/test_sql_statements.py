@@ -196,8 +196,12 @@ def test_stopped_warehouse_is_started_and_wait_timeout_cancel(api: Api, wh: str)
         api, warehouse_id=wh, statement="SELECT 1", wait_timeout="5s", on_wait_timeout="CANCEL"
     )
     assert canceled["status"]["state"] in ("CANCELED", "SUCCEEDED")  # 5 s simulated vs a 10 s start
-    pending = _execute(api, warehouse_id=wh, statement="SELECT 2", wait_timeout="0s")
-    api.post(f"/api/2.0/sql/statements/{pending['statement_id']}/cancel", {})
+    # the warehouse starts in 200 ms here: stopped again and held, the statement is PENDING when canceled
+    with api.held():
+        api.post(f"/api/2.0/sql/warehouses/{wh}/stop", {})
+        pending = _execute(api, warehouse_id=wh, statement="SELECT 2", wait_timeout="0s")
+        assert pending["status"]["state"] == "PENDING"
+        api.post(f"/api/2.0/sql/statements/{pending['statement_id']}/cancel", {})
     assert api.get(f"/api/2.0/sql/statements/{pending['statement_id']}")["status"]["state"] == "CANCELED"
 
 

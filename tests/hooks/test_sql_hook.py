@@ -70,10 +70,10 @@ def test_statement_calls_with_typed_parameters_and_chunks(
     assert asyncio.run(_aget(dbx_emulator, response["statement_id"]))["status"]["state"] == "SUCCEEDED"
 
     hook.stop_warehouse(warehouse_id)
-    with dbx_emulator.state.clock.held():
+    with dbx_emulator.state.clock.held():  # still PENDING (the warehouse still starting) when canceled
         pending = hook.execute_statement("SELECT 1", warehouse_id, wait_timeout="0s")
         assert pending["status"]["state"] == "PENDING"
-    hook.cancel_statement(pending["statement_id"])
+        hook.cancel_statement(pending["statement_id"])
     assert hook.get_statement(pending["statement_id"])["status"]["state"] == "CANCELED"
 
     failed = _finish(hook, hook.execute_statement("SELECT * FROM nowhere", warehouse_id, wait_timeout="50s"))

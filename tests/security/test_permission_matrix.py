@@ -126,9 +126,12 @@ def test_job_permissions(secure_emulator: Any, who: str, level: str | None, endp
         acl = [{field: name, "permission_level": level}]
         _ok(api(server, ADMIN_PAT, "PATCH", f"2.0/permissions/jobs/{job_id}", {"access_control_list": acl}))
     allowed = level in JOB_ABILITIES[JOB_ENDPOINTS[endpoint]]
-    before = _job_snapshot(server, job_id)
-
-    resp = _job_call(server, token, endpoint, job_id, run_id)
+    # The snapshots hold the run's life cycle state: it must not move on between them (PENDING ends
+    # 1 s after run-now at this time scale, which a loaded machine can reach mid-test).
+    with server.state.clock.held():
+        before = _job_snapshot(server, job_id)
+        resp = _job_call(server, token, endpoint, job_id, run_id)
+        after = _job_snapshot(server, job_id) if resp.status_code == 403 else None  # a denied call
 
     if endpoint == "jobs/list":
         listed = {job["job_id"] for job in _ok(resp).get("jobs", [])}
@@ -138,7 +141,7 @@ def test_job_permissions(secure_emulator: Any, who: str, level: str | None, endp
     else:
         assert resp.status_code == 403, resp.text
         assert resp.json()["error_code"] == "PERMISSION_DENIED"
-        assert _job_snapshot(server, job_id) == before
+        assert after == before
 
 
 # ---- secrets -------------------------------------------------------------------------------------
