@@ -55,9 +55,20 @@ def test_many_triggers_share_one_polling_loop(slow_workspace: Any, monkeypatch: 
     triggers = [DatabricksRunTrigger(r, "dbx_slow", polling_period_seconds=POLL) for r in run_ids]
 
     started = time.monotonic()
+    lag = [0.0]  # the event loop's worst lateness: what a loaded machine adds to any poll
+
+    async def probe_lag() -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.05)
+            lag[0] = max(lag[0], time.monotonic() - before - 0.05)
 
     async def fire_all() -> list[dict[str, Any]]:
-        return await asyncio.wait_for(asyncio.gather(*(_fire(t) for t in triggers)), 60)
+        probe = asyncio.create_task(probe_lag())
+        try:
+            return await asyncio.wait_for(asyncio.gather(*(_fire(t) for t in triggers)), 60)
+        finally:
+            probe.cancel()
 
     events = asyncio.run(fire_all())
     elapsed = time.monotonic() - started
@@ -70,10 +81,12 @@ def test_many_triggers_share_one_polling_loop(slow_workspace: Any, monkeypatch: 
     naive = n * (elapsed / POLL)  # one runs/get per run per interval
     assert gets <= n + 5  # once per run, when it left the active list
     assert gets + lists < naive / 4, (gets, lists, naive)
-    # detection latency: from the run's end_time to the event, within about one interval
+    # detection latency: from the run's end_time to the event, within about one interval (plus the
+    # loop's measured lateness, so a starved CI machine does not fail it; a poller late by several
+    # intervals still does)
     for event in events:
         end_ms = hook.get_run(event["run_id"])["end_time"]
-        assert event["_fired_ms"] - end_ms < (POLL + 0.5) * 1000, event["run_id"]
+        assert event["_fired_ms"] - end_ms < (POLL + 0.5 + lag[0]) * 1000, (event["run_id"], lag[0])
 
 
 def test_failed_run_event(workspace: Any) -> None:
