@@ -21,6 +21,7 @@ from databricks.sdk.errors import InvalidParameterValue
 from databricks.sdk.service.sql import Disposition, Format, StatementState
 
 from airflow_dbx_provider.emulator import EmulatorServer
+from tests.support.sql_chunks import small_result_chunks
 
 QUERY = "SELECT id, CAST(id * 1.5 AS DOUBLE) AS x, CASE WHEN id % 3 = 0 THEN NULL ELSE 'v,' || id END AS s FROM range(300) ORDER BY id"
 
@@ -32,12 +33,8 @@ def wh(api: Api) -> str:
 
 @pytest.fixture
 def small_chunks(dbx_emulator: EmulatorServer) -> Iterator[None]:
-    service = dbx_emulator.state.sql_statements
-    service.chunk_bytes = 1500
-    try:
+    with small_result_chunks(dbx_emulator):
         yield
-    finally:
-        service.chunk_bytes = 4 * 1024 * 1024
 
 
 def fetch(link: dict[str, Any]) -> requests.Response:

@@ -20,6 +20,7 @@ from airflow_dbx_provider.exceptions import DatabricksApiError, DatabricksConfig
 from airflow_dbx_provider.hooks.databricks import DatabricksHook
 from airflow_dbx_provider.hooks.sql import STATEMENT_TERMINAL_STATES
 from airflow_dbx_provider.hooks.sql_dbapi import DatabricksSqlHook
+from tests.support.sql_chunks import small_result_chunks
 
 QUERY = (
     "SELECT id, CAST(id AS DECIMAL(10,2)) AS amount, DATE'2024-01-01' + CAST(id AS INT) AS day,"
@@ -42,12 +43,8 @@ def warehouse(hook: DatabricksHook) -> str:
 
 @pytest.fixture
 def small_chunks(dbx_emulator: EmulatorServer) -> Iterator[None]:
-    service = dbx_emulator.state.sql_statements
-    service.chunk_bytes = 1500
-    try:
+    with small_result_chunks(dbx_emulator):
         yield
-    finally:
-        service.chunk_bytes = 4 * 1024 * 1024
 
 
 def run(hook: DatabricksHook, warehouse: str, sql: str = QUERY, **options: Any) -> dict[str, Any]:
