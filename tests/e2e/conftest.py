@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -142,14 +143,17 @@ def wait_for_dag(airflow: RealAirflow, token: str, dag_id: str, timeout: float =
     pytest.fail(f"{dag_id} never appeared in the API")
 
 
-def wait_for_run(airflow: RealAirflow, token: str, dag_id: str, run_id: str, timeout: float = 300) -> str:
+def wait_for_run(
+    airflow: RealAirflow, token: str, dag_id: str, run_id: str, timeout: float = 300, poll: float = 2
+) -> str:
+    """The DAG run's state once it is terminal, or its last state at ``timeout``."""
     deadline = time.monotonic() + timeout
     state = "queued"
     while time.monotonic() < deadline:
-        state = airflow.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", token=token)["state"]
+        state = airflow.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id)}", token=token)["state"]
         if state in ("success", "failed"):
             return state
-        time.sleep(2)
+        time.sleep(poll)
     return state
 
 

@@ -12,7 +12,6 @@ tests/operators/test_workflow_group.py.
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 import uuid
 from typing import Any
@@ -20,24 +19,12 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.conftest import RealAirflow, wait_for_dag
+from tests.e2e.conftest import RealAirflow, wait_for_dag, wait_for_run
 
 pytestmark = pytest.mark.slow
 DAG_ID = "workflow_group"
 GROUP = "daily_sales"
 MEMBERS = ("extract", "aggregate", "publish")
-
-
-def _wait_for_dag_run(airflow: RealAirflow, token: str, run_id: str, timeout: float = 90) -> str:
-    """The DAG run's state once it is terminal (polled every 0.5 s: the whole run takes seconds)."""
-    deadline = time.monotonic() + timeout
-    state = "queued"
-    while time.monotonic() < deadline:
-        state = airflow.api("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(run_id)}", token=token)["state"]
-        if state in ("success", "failed"):
-            return state
-        time.sleep(0.5)
-    return state
 
 
 def _task_instances(airflow: RealAirflow, token: str, run_id: str) -> dict[str, dict[str, Any]]:
@@ -74,7 +61,7 @@ def test_clearing_a_failed_member_repairs_the_same_databricks_run(real_airflow: 
         {"dag_run_id": run_id, "logical_date": None, "conf": {"fail_first_attempt": True}},
         token=token,
     )
-    state = _wait_for_dag_run(real_airflow, token, run_id)
+    state = wait_for_run(real_airflow, token, DAG_ID, run_id, timeout=90, poll=0.5)
     assert state == "failed", real_airflow.task_logs(DAG_ID, run_id)
     states = {task_id: ti["state"] for task_id, ti in _task_instances(real_airflow, token, run_id).items()}
     assert states == {
@@ -105,7 +92,7 @@ def test_clearing_a_failed_member_repairs_the_same_databricks_run(real_airflow: 
     )
     assert {ti["task_id"] for ti in cleared["task_instances"]} == {f"{GROUP}.aggregate", f"{GROUP}.publish"}
 
-    state = _wait_for_dag_run(real_airflow, token, run_id)
+    state = wait_for_run(real_airflow, token, DAG_ID, run_id, timeout=90, poll=0.5)
     assert state == "success", real_airflow.task_logs(DAG_ID, run_id)
     tis = _task_instances(real_airflow, token, run_id)
     assert {task_id: ti["state"] for task_id, ti in tis.items()} == dict.fromkeys(states, "success")
